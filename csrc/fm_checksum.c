@@ -1,0 +1,1 @@
+#include "fm_checksum.h"

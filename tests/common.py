@@ -1,0 +1,32 @@
+"""Helpers shared by the test modules (oracles that several modules use)."""
+
+import shutil
+import subprocess
+
+import pytest
+
+__all__ = ["fitsverify", "require_program"]
+
+
+def require_program(name):
+    """Return the path of an external program, or fail the test clearly.
+
+    The test command installs every program the suite needs, so a missing one
+    is a broken install, not a reason to skip.
+    """
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed; run scripts/install-system-deps.sh")
+    return path
+
+
+def fitsverify(path):
+    """Run Debian's fitsverify on ``path`` and assert it reports no error.
+
+    Returns fitsverify's report, so a test can also look at its warnings.
+    """
+    exe = require_program("fitsverify")
+    proc = subprocess.run([exe, "-e", str(path)], capture_output=True, text=True)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "0 error" in report, report
+    return report

@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 command -v fitsverify >/dev/null || need+=(fitsverify)
 command -v solve-field >/dev/null || need+=(astrometry.net)
-ls /usr/share/astrometry/index-4*.fits >/dev/null 2>&1 || need+=(astrometry-data-tycho2-10-19)
+ls /usr/share/astrometry/index-tycho2-*.fits >/dev/null 2>&1 || need+=(astrometry-data-tycho2-10-19)
 command -v source-extractor >/dev/null || need+=(source-extractor)
 command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0

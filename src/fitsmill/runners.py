@@ -1,0 +1,349 @@
+"""Run a processor over its sources: serially, in a process pool, on Dask.
+
+All three give the same results.  The parent process selects the
+identifiers (``--filter``, ``--shard``), cuts them into chunks and applies
+every chunk's outcome in source order through a :class:`Collector`, so
+counts, failures, ``--report`` classes, return values and gathered state
+(:mod:`fitsmill.gather`) come out as in a serial run.
+
+Workers are spawn-safe: each rebuilds the processor from its class,
+options and data descriptor (the class is pickled by reference, or by value
+with cloudpickle when it cannot be imported, e.g. one defined
+interactively) and so runs ``_createAuxiliaries`` itself.  A processor
+script run with ``-j`` must therefore guard its ``procmain`` call with
+``if __name__ == "__main__":``, as the DaCHS manual's examples do.  Pool
+workers ignore SIGINT; the parent stops them on Ctrl-C or ``--bail``.
+"""
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+import uuid
+
+from fitsmill import config, gather
+from fitsmill.errors import SkipThis
+
+__all__ = ["OK", "SKIP", "FAIL", "Bail", "Collector", "call_one",
+           "describe_failure", "run", "chunk_size_for"]
+
+log = logging.getLogger(__name__)
+
+#: Outcome kinds of one source.
+OK, SKIP, FAIL = 0, 1, 2
+
+
+class Bail(Exception):
+    """Raised by the collector to stop a run at the first error (``--bail``)."""
+
+
+def describe_failure(exc, with_traceback=True):
+    """Return ``(one-line reason, traceback text)`` for an exception."""
+    text = str(exc).strip().splitlines()
+    reason = type(exc).__name__ + (f": {text[0]}" if text else "")
+    trace = ("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+             if with_traceback else "")
+    return reason, trace
+
+
+def call_one(func, ident):
+    """Call ``func(ident)`` and return its outcome ``(kind, value)``.
+
+    ``SkipThis`` gives ``(SKIP, None)``; an exception, or an exception
+    object returned instead of raised (as DaCHS counts it), gives
+    ``(FAIL, (reason, traceback))``; otherwise ``(OK, return value)``.
+    """
+    try:
+        value = func(ident)
+    except SkipThis:
+        return SKIP, None
+    except Exception as exc:  # noqa: BLE001 -- one bad source must not stop the run
+        return FAIL, describe_failure(exc)
+    if isinstance(value, BaseException):
+        return FAIL, describe_failure(value, with_traceback=False)
+    return OK, value
+
+
+def chunk_size_for(n_sources, n_workers):
+    """Sources per task: enough tasks for load balance (about 8 per worker),
+    few enough that per-task overhead stays negligible."""
+    return max(1, min(256, -(-n_sources // (8 * max(n_workers, 1)))))
+
+
+class Collector:
+    """Applies outcomes to the parent-side processor and the summary.
+
+    Parameters
+    ----------
+    proc : FileProcessor
+        The processor procmain returns.
+    summary : fitsmill.report.RunSummary
+        Counts and failures.
+    progress : fitsmill.progress.Progress
+        Live display.
+    report_mode : bool
+        Values are ``classify`` labels, gathered in ``proc.reportDict``.
+    bail : bool
+        Stop (raise :class:`Bail`) at the first failure, after printing
+        ``*** source`` and the traceback to stderr.
+    """
+
+    def __init__(self, proc, summary, progress, report_mode=False, bail=False):
+        self.proc = proc
+        self.summary = summary
+        self.progress = progress
+        self.report_mode = report_mode
+        self.bail = bail
+
+    def add(self, ident, kind, value):
+        """Account for one source's outcome."""
+        summary = self.summary
+        if kind == OK:
+            summary.succeeded += 1
+            if self.report_mode:
+                self.proc.reportDict.setdefault(value, []).append(
+                    os.path.basename(str(ident)))
+            elif value is not None:
+                self.proc.collectResult(ident, value)
+            self.progress.update()
+        elif kind == SKIP:
+            summary.skipped += 1
+            self.progress.update()
+        else:
+            reason, trace = value
+            summary.failed += 1
+            summary.failures.append((str(ident), reason, trace))
+            self.progress.update(1, 1)
+            if self.bail:
+                sys.stderr.write(f"*** {ident}\n{trace or reason + chr(10)}")
+                sys.stderr.flush()
+                raise Bail(ident)
+
+    def add_chunk(self, idents, future):
+        """Account for a finished chunk (a future holding pickled outcomes
+        and state changes, or the exception that lost the chunk)."""
+        try:
+            outcomes, changes = pickle.loads(future.result())
+        except (KeyboardInterrupt, Bail):
+            raise
+        except BaseException as exc:  # noqa: BLE001 -- a lost chunk fails its sources
+            failure = describe_failure(exc)
+            failure = (f"worker failed: {failure[0]}", failure[1])
+            outcomes, changes = [(FAIL, failure)] * len(idents), {}
+        if changes:
+            self.proc.mergeWorkerState(changes)
+        for ident, (kind, value) in zip(idents, outcomes):
+            self.add(ident, kind, value)
+
+
+# ---------------------------------------------------------------- worker side
+
+def _dumps(obj):
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 -- fall back to pickling by value
+        import cloudpickle
+        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def make_payload(proc, report_mode):
+    """Pickle what a worker needs to rebuild ``proc``."""
+    overrides = config.get_overrides()
+    overrides["inputsdir"] = proc.inputsDir
+    return _dumps((type(proc), proc.opts, proc.dd, report_mode, overrides))
+
+
+class _WorkerSide:
+    """A processor rebuilt in a worker process."""
+
+    def __init__(self, payload):
+        cls, opts, dd, report_mode, overrides = pickle.loads(payload)
+        for key, value in overrides.items():
+            config.set_override(key, value)
+        self.proc = cls(opts, dd)
+        self.func = self.proc.classify if report_mode else self.proc.process
+
+    def run_chunk(self, idents):
+        proc, func = self.proc, self.func
+        before = gather.snapshot(proc.gatherableState())
+        outcomes = [call_one(func, ident) for ident in idents]
+        changes = gather.diff(before, proc.gatherableState())
+        try:
+            return pickle.dumps((outcomes, changes), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 -- find and replace what cannot travel
+            return pickle.dumps(_sendable(outcomes, changes),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _picklable(obj):
+    try:
+        pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _sendable(outcomes, changes):
+    fixed = []
+    for kind, value in outcomes:
+        if kind == OK and not _picklable(value):
+            kind, value = FAIL, (f"return value of type {type(value).__name__}"
+                                 " cannot be sent to the parent process", "")
+        fixed.append((kind, value))
+    kept = {}
+    for name, change in changes.items():
+        if _picklable(change):
+            kept[name] = change
+        else:
+            log.warning("attribute %s cannot be sent to the parent process;"
+                        " name it with a leading underscore to keep it"
+                        " worker-local", name)
+    return fixed, kept
+
+
+_pool_worker = None
+_pool_error = None
+
+
+def _pool_init(payload):
+    global _pool_worker, _pool_error
+    # Ctrl-C reaches the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _pool_worker = _WorkerSide(payload)
+    except Exception as exc:  # noqa: BLE001 -- reported with every chunk instead
+        _pool_error = describe_failure(exc)[0]
+
+
+def _pool_chunk(idents):
+    if _pool_worker is None:
+        raise RuntimeError(f"processor setup failed in the worker: {_pool_error}")
+    return _pool_worker.run_chunk(idents)
+
+
+# Dask workers are long-lived and may run several threads: one rebuilt
+# processor per (run, thread).
+_dask_workers = {}
+_dask_lock = threading.Lock()
+
+
+def _dask_chunk(token, payload, idents):
+    key = (token, threading.get_ident())
+    with _dask_lock:
+        worker = _dask_workers.get(key)
+        if worker is None:
+            for stale in [k for k in _dask_workers if k[0] != token]:
+                del _dask_workers[stale]
+    if worker is None:
+        worker = _WorkerSide(payload)
+        with _dask_lock:
+            _dask_workers[key] = worker
+    return worker.run_chunk(idents)
+
+
+# ---------------------------------------------------------------- parent side
+
+def _chunks(idents, size):
+    return [idents[i:i + size] for i in range(0, len(idents), size)]
+
+
+def _consume_in_order(futures, chunks, completed, collector):
+    """Apply chunk results in source order as they complete."""
+    index_of = {fut: i for i, fut in enumerate(futures)}
+    done = {}
+    next_index = 0
+    for fut in completed:
+        done[index_of[fut]] = fut
+        while next_index in done:
+            collector.add_chunk(chunks[next_index], done.pop(next_index))
+            next_index += 1
+
+
+def _stop_pool(executor):
+    executor.shutdown(wait=False, cancel_futures=True)
+    # ProcessPoolExecutor has no public way to stop running tasks; a worker
+    # busy on a long file would otherwise keep the interpreter alive.
+    for proc in list(getattr(executor, "_processes", {}).values()):
+        proc.terminate()
+    for proc in list(getattr(executor, "_processes", {}).values()):
+        proc.join(5)
+
+
+def run_serial(proc, idents, collector, report_mode):
+    """Run in this process."""
+    func = proc.classify if report_mode else proc.process
+    add = collector.add
+    for ident in idents:
+        kind, value = call_one(func, ident)
+        add(ident, kind, value)
+
+
+def run_pool(proc, idents, collector, report_mode, n_workers):
+    """Run on a spawn-started process pool of ``n_workers``."""
+    if not idents:
+        return
+    chunks = _chunks(idents, chunk_size_for(len(idents), n_workers))
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(n_workers, len(chunks)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_pool_init, initargs=(make_payload(proc, report_mode),))
+    try:
+        futures = [executor.submit(_pool_chunk, chunk) for chunk in chunks]
+        _consume_in_order(futures, chunks,
+                          concurrent.futures.as_completed(futures), collector)
+    except BaseException:
+        _stop_pool(executor)
+        raise
+    executor.shutdown(wait=True)
+
+
+def run_dask(proc, idents, collector, report_mode, address, n_workers):
+    """Run on Dask: ``address`` ``"local"`` starts a LocalCluster of
+    ``n_workers`` single-threaded worker processes, anything else is a
+    scheduler address such as ``tcp://host:8786``."""
+    from dask.distributed import Client, LocalCluster, as_completed
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    futures = []
+    try:
+        if idents:
+            chunks = _chunks(idents, chunk_size_for(
+                len(idents), len(client.scheduler_info()["workers"]) or n_workers))
+            [payload] = client.scatter([make_payload(proc, report_mode)],
+                                       broadcast=True)
+            token = uuid.uuid4().hex
+            futures = [client.submit(_dask_chunk, token, payload, chunk, pure=False)
+                       for chunk in chunks]
+            _consume_in_order(futures, chunks, as_completed(futures), collector)
+    finally:
+        if futures:
+            client.cancel(futures)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run(proc, idents, collector, report_mode):
+    """Run ``proc`` over ``idents`` as its options ask (``-j``, ``--dask``)."""
+    opts = proc.opts
+    n_workers = int(getattr(opts, "nParallel", 1) or 1)
+    address = getattr(opts, "daskAddress", None)
+    if address:
+        if address == "local" and n_workers <= 1:
+            n_workers = os.cpu_count() or 1
+        run_dask(proc, idents, collector, report_mode, address, n_workers)
+    elif n_workers > 1 and len(idents) > 1:
+        run_pool(proc, idents, collector, report_mode, n_workers)
+    else:
+        run_serial(proc, idents, collector, report_mode)

@@ -1,0 +1,509 @@
+"""Preview pictures from 2-D arrays: limits, stretches, 8/16-bit, JPEG/PNG.
+
+The pipeline, each step a public function so library users can compose
+their own: :func:`compute_limits` (finite pixels only) ->
+:func:`normalize` to ``[0, 1]`` -> :func:`apply_stretch` -> optional
+inversion -> :func:`to_uint8` / :func:`to_uint16` -> :func:`encode`.
+:func:`render` runs it all for a :class:`PreviewStyle`, with a fused fast
+path for the linear stretch.
+
+Arrays are in FITS order: row 0 is the bottom of the picture.  Non-finite
+pixels never enter the limits and are painted in the style's NaN grey (or
+transparent).
+
+DaCHS's ``imgtools`` names (:func:`jpegFromNumpyArray`,
+:func:`colorJpegFromNumpyArrays`, :func:`scaleNumpyArray`) keep DaCHS's look
+(global min/max, power 0.25, truncation to 8 bits, JPEG quality 75) but give
+a sensible picture for constant images and NaNs.
+"""
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+
+from fitsmill.limits import minmax_limits, percentile_limits, zscale_limits
+from fitsmill.previewstyle import PreviewStyle, add_style_arguments, style_from_args
+
+__all__ = [
+    "PreviewStyle", "add_style_arguments", "style_from_args",
+    "compute_limits", "normalize", "apply_stretch", "to_uint8", "to_uint16",
+    "encode", "render", "render_rgb",
+    "jpegFromNumpyArray", "colorJpegFromNumpyArrays", "scaleNumpyArray",
+]
+
+# Quantisation levels of histogram equalisation (finer than any output).
+_HISTEQ_LEVELS = 65536
+# PIL's default JPEG quality, which DaCHS's previews use.
+_DACHS_QUALITY = 75
+
+
+def _style(style, overrides):
+    if style is None:
+        style = PreviewStyle()
+    elif not isinstance(style, PreviewStyle):
+        raise TypeError(f"style must be a PreviewStyle, not {type(style).__name__}")
+    return style.replace(**overrides)
+
+
+def _image(image, name="image"):
+    # Floating input is used as it is (no copy); integers become float32,
+    # which is exact for 16-bit data and ample for a picture otherwise.
+    arr = np.asarray(image)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float32)
+    raise TypeError(f"{name} must hold real numbers, not {arr.dtype}")
+
+
+def _finite_mask(arr):
+    # None when every pixel is finite, which lets later steps skip masking.
+    finite = np.isfinite(arr)
+    return None if finite.all() else finite
+
+
+def compute_limits(image, style=None, finite=None, **overrides):
+    """The values shown black and white, from the finite pixels.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D real array.
+    style : PreviewStyle, optional
+        Its ``limits`` (and the parameters of that method) are used.
+    finite : numpy.ndarray of bool, optional
+        ``np.isfinite(image)`` if the caller has it already.
+    **overrides
+        Style fields to change, e.g. ``limits="zscale"``.
+
+    Returns
+    -------
+    (float, float)
+        ``(vmin, vmax)``; ``(nan, nan)`` if no pixel is finite.
+    """
+    style = _style(style, overrides)
+    arr = np.asarray(image)
+    if style.limits == "percentile":
+        return percentile_limits(arr, *style.percentiles, finite=finite)
+    if style.limits == "minmax":
+        return minmax_limits(arr, finite=finite)
+    if style.limits == "zscale":
+        return zscale_limits(
+            arr, n_samples=style.n_samples, contrast=style.contrast,
+            max_reject=style.max_reject, min_npixels=style.min_npixels,
+            krej=style.krej, max_iterations=style.max_iterations, finite=finite)
+    return float(style.vmin), float(style.vmax)
+
+
+def normalize(image, vmin, vmax, finite=None, out=None):
+    """Map ``[vmin, vmax]`` linearly to ``[0, 1]``, clipping outside.
+
+    When ``vmin == vmax`` pixels above it are 1 and the others 0 (a flat
+    sky with a few stars stays readable).  Non-finite pixels, and every
+    pixel when the limits are not finite, come out as NaN.
+
+    Parameters
+    ----------
+    image : array_like
+        Real array.
+    vmin, vmax : float
+        Limits with ``vmin <= vmax``.
+    finite : numpy.ndarray of bool or True, optional
+        ``np.isfinite(image)``; True when every pixel is known to be
+        finite; None to compute it.
+    out : numpy.ndarray, optional
+        float32 array of the image's shape to write into.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array in ``[0, 1]`` or NaN.
+    """
+    arr = np.asarray(image)
+    if out is None:
+        out = np.empty(arr.shape, np.float32)
+    if not (math.isfinite(vmin) and math.isfinite(vmax)):
+        out.fill(np.nan)
+        return out
+    if vmin > vmax:
+        raise ValueError(f"vmin ({vmin}) is above vmax ({vmax})")
+    with np.errstate(invalid="ignore"):
+        if vmax > vmin:
+            np.subtract(arr, vmin, out=out, casting="unsafe")
+            np.multiply(out, 1.0 / (vmax - vmin), out=out)
+            np.clip(out, 0.0, 1.0, out=out)
+        else:
+            np.greater(arr, vmin, out=out, casting="unsafe")
+    if finite is None:
+        finite = np.isfinite(arr)
+    if finite is not True:
+        np.copyto(out, np.nan, where=~finite)
+    return out
+
+
+def apply_stretch(x, stretch="linear", gamma=0.25, a=None, out=None):
+    """Apply a tone curve to values normalised to ``[0, 1]``.
+
+    Parameters
+    ----------
+    x : array_like
+        Values in ``[0, 1]``; NaN stays NaN.
+    stretch : {"linear", "sqrt", "power", "log", "asinh", "histeq"}
+        ``x``; ``sqrt(x)``; ``x**gamma``; ``log(a*x + 1)/log(a + 1)``;
+        ``asinh(x/a)/asinh(1/a)``; or histogram equalisation, mapping a
+        value to the fraction of finite values (quantised to 1/65535) that
+        are not above it.
+    gamma : float
+        Exponent of ``"power"``.
+    a : float, optional
+        Softening of ``"log"`` (default 1000) and ``"asinh"`` (default 0.1).
+    out : numpy.ndarray, optional
+        Where to write (may be ``x`` itself).
+
+    Returns
+    -------
+    numpy.ndarray
+        The stretched values, again in ``[0, 1]``.
+    """
+    x = np.asarray(x)
+    if out is None:
+        out = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
+    elif out is not x:
+        np.copyto(out, x)
+    if stretch == "linear":
+        pass
+    elif stretch == "sqrt":
+        np.sqrt(out, out=out)
+    elif stretch == "power":
+        if gamma == 0.5:
+            np.sqrt(out, out=out)
+        elif gamma == 0.25:
+            np.sqrt(out, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.power(out, gamma, out=out)
+    elif stretch == "log":
+        a = 1000.0 if a is None else a
+        np.multiply(out, a, out=out)
+        np.log1p(out, out=out)
+        np.multiply(out, 1.0 / math.log1p(a), out=out)
+    elif stretch == "asinh":
+        a = 0.1 if a is None else a
+        np.multiply(out, 1.0 / a, out=out)
+        np.arcsinh(out, out=out)
+        np.multiply(out, 1.0 / math.asinh(1.0 / a), out=out)
+    elif stretch == "histeq":
+        _histeq(out)
+    else:
+        raise ValueError(f"unknown stretch {stretch!r}")
+    return out
+
+
+def _histeq(w):
+    valid = ~np.isnan(w)
+    top = _HISTEQ_LEVELS - 1
+    levels = np.zeros(w.shape, np.intp)
+    np.multiply(w, top, out=w)
+    np.add(w, 0.5, out=w)
+    np.copyto(levels, w, where=valid, casting="unsafe")
+    counts = np.bincount(levels[valid].ravel(), minlength=_HISTEQ_LEVELS)
+    cdf = np.cumsum(counts, dtype=np.float64)
+    total = cdf[-1]
+    if total == 0:
+        return
+    table = (cdf / total).astype(w.dtype)
+    np.copyto(w, table[levels], where=valid)
+
+
+def _quantize(w, top, nan_level, finite, dtype):
+    # w (float, in [0, 1] or NaN) is scratch; +0.5 then truncation rounds.
+    np.multiply(w, top, out=w)
+    np.add(w, 0.5, out=w)
+    if finite is not None:
+        np.copyto(w, nan_level, where=~finite)
+    return w.astype(dtype)
+
+
+def to_uint8(x, nan_value=0):
+    """Round values in ``[0, 1]`` to 0-255.
+
+    Parameters
+    ----------
+    x : array_like
+        Values in ``[0, 1]`` (clipped if outside); NaN allowed.
+    nan_value : int
+        Level of NaN values.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of the same shape.
+    """
+    w = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    return _quantize(w, 255, nan_value, _finite_mask(w), np.uint8)
+
+
+def to_uint16(x, nan_value=0):
+    """Round values in ``[0, 1]`` to 0-65535.
+
+    Parameters
+    ----------
+    x : array_like
+        Values in ``[0, 1]`` (clipped if outside); NaN allowed.
+    nan_value : int
+        Level of NaN values.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint16 array of the same shape.
+    """
+    w = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return _quantize(w, 65535, nan_value, _finite_mask(w), np.uint16)
+
+
+def encode(pixels, format="jpeg", quality=85, alpha=None):
+    """Encode pixels in FITS order (row 0 at the bottom) as JPEG or PNG.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        uint8 ``(h, w)`` greyscale, uint8 ``(h, w, 3)`` RGB, or uint16
+        ``(h, w)`` greyscale (PNG only).
+    format : {"jpeg", "png"}
+    quality : int
+        JPEG quality.
+    alpha : numpy.ndarray of bool, optional
+        ``(h, w)``, False where the picture is transparent (PNG only).
+
+    Returns
+    -------
+    bytes
+    """
+    pixels = np.asarray(pixels)
+    h, w = pixels.shape[:2]
+    if pixels.dtype == np.uint16:
+        if format != "png" or pixels.ndim != 2 or alpha is not None:
+            raise ValueError("16-bit pixels can only be written as greyscale PNG "
+                             "without transparency")
+        mode, data = "I;16", np.ascontiguousarray(pixels, dtype="<u2")
+    elif pixels.dtype == np.uint8 and pixels.ndim in (2, 3):
+        mode = "L" if pixels.ndim == 2 else "RGB"
+        if pixels.ndim == 3 and pixels.shape[2] != 3:
+            raise ValueError(f"colour pixels must have 3 bands, got shape {pixels.shape}")
+        data = pixels
+        if alpha is not None:
+            if format != "png":
+                raise ValueError("transparency needs PNG")
+            planes = [pixels] if pixels.ndim == 2 else [pixels[..., i] for i in range(3)]
+            data = np.dstack(planes + [np.where(alpha, 255, 0).astype(np.uint8)])
+            mode += "A"
+        data = np.ascontiguousarray(data)
+    else:
+        raise ValueError(f"cannot encode pixels of dtype {pixels.dtype}, shape {pixels.shape}")
+    # Stride -1 hands Pillow the rows bottom-up: the FITS flip without a copy.
+    picture = Image.frombuffer(mode, (w, h), data, "raw", mode, 0, -1)
+    buf = io.BytesIO()
+    if format == "jpeg":
+        picture.save(buf, "JPEG", quality=quality)
+    elif format == "png":
+        picture.save(buf, "PNG")
+    else:
+        raise ValueError(f"unknown picture format {format!r}")
+    return buf.getvalue()
+
+
+def _map_grey(arr, style, finite):
+    # Limits, stretch, inversion and quantisation of one band: pixels in
+    # FITS order, uint8 or uint16 by the style.
+    vmin, vmax = compute_limits(arr, style, finite=finite)
+    bits16 = style.format == "png" and style.png_bits == 16
+    top = 65535 if bits16 else 255
+    dtype = np.uint16 if bits16 else np.uint8
+    nan_level = style.nan_grey * 257 if bits16 else style.nan_grey
+    w = np.empty(arr.shape, np.float64 if bits16 else np.float32)
+    if not (math.isfinite(vmin) and math.isfinite(vmax)):
+        w.fill(nan_level)
+        return w.astype(dtype)
+    if style.stretch == "linear" and vmax > vmin:
+        # Fused: y = top * x (or top * (1 - x)) + 0.5 in one multiply-add.
+        scale = top / (vmax - vmin)
+        if style.invert:
+            scale, offset = -scale, top + 0.5 + vmin * scale
+        else:
+            offset = 0.5 - vmin * scale
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.multiply(arr, scale, out=w, casting="unsafe")
+            np.add(w, offset, out=w)
+            np.clip(w, 0.0, top + 0.5, out=w)
+        if finite is not None:
+            np.copyto(w, nan_level, where=~finite)
+        return w.astype(dtype)
+    normalize(arr, vmin, vmax, finite=True if finite is None else finite, out=w)
+    if style.stretch != "linear":
+        with np.errstate(invalid="ignore"):
+            apply_stretch(w, style.stretch, gamma=style.gamma, a=style.softening, out=w)
+    if style.invert:
+        np.subtract(1.0, w, out=w)
+    return _quantize(w, top, nan_level, finite, dtype)
+
+
+def render(image, style=None, **overrides):
+    """Render a 2-D array as an encoded preview picture.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D real array in FITS order (row 0 = bottom of the picture), for
+        instance the output of ``fitsmill.scaledrows.scaled_image``.
+    style : PreviewStyle, optional
+        The look; default ``PreviewStyle()`` (percentile 0.5/99.5 limits,
+        linear, JPEG quality 85).
+    **overrides
+        Style fields to change for this call, e.g. ``stretch="asinh"``.
+
+    Returns
+    -------
+    bytes
+        The JPEG or PNG file contents.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fitsmill.imaging import render
+    >>> jpeg = render(np.random.default_rng(0).normal(size=(64, 64)))
+    >>> jpeg[:2]
+    b'\\xff\\xd8'
+    """
+    style = _style(style, overrides)
+    arr = _image(image)
+    finite = _finite_mask(arr)
+    pixels = _map_grey(arr, style, finite)
+    alpha = None
+    if style.nan_transparent:
+        alpha = np.ones(arr.shape, bool) if finite is None else finite
+    return encode(pixels, style.format, style.quality, alpha)
+
+
+def render_rgb(r, g, b, style=None, method="lupton", Q=8.0, stretch=5.0, minimum=0.0,
+               **overrides):
+    """Render three bands as a colour picture.
+
+    See :func:`fitsmill.colour.render_rgb` (re-exported here).
+    """
+    from fitsmill.colour import render_rgb as _render_rgb
+    return _render_rgb(r, g, b, style, method=method, Q=Q, stretch=stretch,
+                       minimum=minimum, **overrides)
+
+
+# --- DaCHS imgtools names ---------------------------------------------------
+
+def _dachs_levels(pixels, gamma):
+    # DaCHS's normalisation, ((p - min)/(max - min))**gamma * 255 truncated
+    # to 8 bits, computed in the same dtype and order so finite data gives
+    # DaCHS's bytes; NaNs are left out of min/max and painted black, and a
+    # constant image is black instead of undefined bytes.
+    arr = np.asarray(pixels)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"pixels must be a non-empty 2-D array, got shape {arr.shape}")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    finite = _finite_mask(arr)
+    lo, hi = minmax_limits(arr, finite=finite)
+    if not hi > lo:
+        return np.zeros(arr.shape, np.uint8)
+    lo, hi = arr.dtype.type(lo), arr.dtype.type(hi)
+    with np.errstate(invalid="ignore"):
+        w = ((arr - lo) / (hi - lo)) ** gamma * 255
+    if finite is not None:
+        w[~finite] = 0
+    return w.astype(np.uint8)
+
+
+def jpegFromNumpyArray(pixels, gamma=0.25):
+    """DaCHS's greyscale JPEG preview of an array (``imgtools`` name).
+
+    Global min/max of the finite pixels, power ``gamma``, truncation to 8
+    bits, JPEG quality 75, FITS row 0 at the bottom.  Unlike DaCHS, NaN
+    pixels are black and do not spoil the picture, and a constant image
+    is black rather than garbage.
+
+    Parameters
+    ----------
+    pixels : array_like
+        2-D real array in FITS order.
+    gamma : float
+        Exponent of the power stretch.
+
+    Returns
+    -------
+    bytes
+        JPEG file contents.
+    """
+    return encode(_dachs_levels(pixels, gamma), "jpeg", _DACHS_QUALITY)
+
+
+def colorJpegFromNumpyArrays(rPix, gPix, bPix, gamma=0.25):
+    """DaCHS's colour JPEG from three arrays (``imgtools`` name).
+
+    Each band is normalised on its own, as in :func:`jpegFromNumpyArray`.
+
+    Parameters
+    ----------
+    rPix, gPix, bPix : array_like
+        2-D real arrays of one shape, FITS order.
+    gamma : float
+        Exponent of the power stretch.
+
+    Returns
+    -------
+    bytes
+        JPEG file contents.
+    """
+    bands = [_dachs_levels(p, gamma) for p in (rPix, gPix, bPix)]
+    if len({band.shape for band in bands}) != 1:
+        raise ValueError(f"the three bands differ in shape: {[b.shape for b in bands]}")
+    return encode(np.dstack(bands), "jpeg", _DACHS_QUALITY)
+
+
+def scaleNumpyArray(arr, destSize):
+    """Shrink an array by block means, as DaCHS's ``imgtools.scaleNumpyArray``.
+
+    The factor is DaCHS's ``max(shape) // destSize + 1``; remainder rows and
+    columns are dropped.  Each output pixel is the mean of the finite
+    pixels of its block (NaN if there are none); on finite data this is
+    DaCHS's result.
+
+    Parameters
+    ----------
+    arr : array_like
+        2-D real array.
+    destSize : int
+        The size the longer side must stay below.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of shape ``(shape0 // factor, shape1 // factor)``.
+    """
+    a = np.asarray(arr)
+    if a.ndim != 2:
+        raise ValueError(f"arr must be 2-D, got shape {a.shape}")
+    if int(destSize) < 1:
+        raise ValueError(f"destSize must be positive, got {destSize!r}")
+    factor = max(a.shape) // int(destSize) + 1
+    h, w = a.shape[0] // factor, a.shape[1] // factor
+    blocks = a[:h * factor, :w * factor].reshape(h, factor, w, factor)
+    finite = np.isfinite(blocks)
+    if finite.all():
+        return blocks.mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+    sums = np.where(finite, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
+    counts = finite.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums / counts).astype(np.float32)

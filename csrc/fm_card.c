@@ -1,1 +1,364 @@
 #include "fm_card.h"
+
+#include <string.h>
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Index one past the last non-blank byte of card[from, to). */
+static int rtrim(const char *card, int from, int to)
+{
+    while (to > from && card[to - 1] == ' ')
+        to--;
+    return to;
+}
+
+static int skip_blanks(const char *card, int p)
+{
+    while (p < FM_CARD_LEN && card[p] == ' ')
+        p++;
+    return p;
+}
+
+static void set_key_span(const char *card, int start, int stop,
+                         fm_card_key *out)
+{
+    while (start < stop && card[start] == ' ')
+        start++;
+    stop = rtrim(card, start, stop);
+    out->key_start = start;
+    out->key_len = stop - start;
+}
+
+/* Character checks for a standard (8-column) keyword. */
+static int key_flags(const char *card, int start, int len)
+{
+    int flags = 0;
+    for (int i = start; i < start + len; i++) {
+        char c = card[i];
+        if (c >= 'a' && c <= 'z')
+            flags |= FM_KF_LOWER;
+        else if (!((c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_'))
+            flags |= FM_KF_BADCHAR;
+    }
+    return flags;
+}
+
+static int keyword_field_is(const char *card, const char *name)
+{
+    size_t n = strlen(name);
+    if (memcmp(card, name, n) != 0)
+        return 0;
+    for (size_t i = n; i < 8; i++)
+        if (card[i] != ' ')
+            return 0;
+    return 1;
+}
+
+static int is_hierarch(const char *card)
+{
+    static const char word[] = "HIERARCH";
+    for (int i = 0; i < 8; i++) {
+        char c = card[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c != word[i])
+            return 0;
+    }
+    return card[8] == ' ' && memchr(card + 9, '=', FM_CARD_LEN - 9) != NULL;
+}
+
+/* Position of the first "= " in the card, or -1. */
+static int find_value_indicator(const char *card)
+{
+    for (int i = 0; i + 1 < FM_CARD_LEN; i++)
+        if (card[i] == '=' && card[i + 1] == ' ')
+            return i;
+    return -1;
+}
+
+void fm_card_keyword(const char *card, fm_card_key *out)
+{
+    out->flags = 0;
+    out->val_start = 8;
+    if (keyword_field_is(card, "END")) {
+        out->kind = FM_CARD_END;
+        set_key_span(card, 0, 8, out);
+        if (rtrim(card, 8, FM_CARD_LEN) > 8)
+            out->flags |= FM_KF_JUNK;
+        return;
+    }
+    if (keyword_field_is(card, "COMMENT") || keyword_field_is(card, "HISTORY")
+        || keyword_field_is(card, "")) {
+        out->kind = FM_CARD_COMMENTARY;
+        set_key_span(card, 0, 8, out);
+        return;
+    }
+    if (keyword_field_is(card, "CONTINUE")) {
+        out->kind = FM_CARD_CONTINUE;
+        set_key_span(card, 0, 8, out);
+        return;
+    }
+    if (is_hierarch(card)) {
+        const char *eq = memchr(card + 9, '=', FM_CARD_LEN - 9);
+        int e = (int)(eq - card);
+        out->kind = FM_CARD_HIERARCH;
+        set_key_span(card, 9, e, out);
+        out->val_start = e + 1;
+        return;
+    }
+    int vi = find_value_indicator(card);
+    if (vi >= 0 && vi <= 8) {
+        out->kind = FM_CARD_VALUE;
+        set_key_span(card, 0, vi, out);
+        out->val_start = vi + 2;
+        if (vi < 8)
+            out->flags |= FM_KF_EQPOS;
+    } else {
+        out->kind = FM_CARD_NOVALUE;
+        set_key_span(card, 0, 8, out);
+    }
+    out->flags |= key_flags(card, out->key_start, out->key_len);
+}
+
+/* Scan a number [+-](digits[.digits]|.digits)[(E|D)[+-]digits] at p.
+ * Returns the index after it, or -1.  *is_float tells whether it has a
+ * decimal point or exponent. */
+static int scan_number(const char *card, int p, int *is_float, int *vflags)
+{
+    int digits = 0;
+    *is_float = 0;
+    if (p < FM_CARD_LEN && (card[p] == '+' || card[p] == '-'))
+        p++;
+    while (p < FM_CARD_LEN && is_digit(card[p])) {
+        p++;
+        digits++;
+    }
+    if (p < FM_CARD_LEN && card[p] == '.') {
+        *is_float = 1;
+        p++;
+        while (p < FM_CARD_LEN && is_digit(card[p])) {
+            p++;
+            digits++;
+        }
+    }
+    if (!digits)
+        return -1;
+    if (p < FM_CARD_LEN && (card[p] == 'E' || card[p] == 'e' || card[p] == 'D'
+                            || card[p] == 'd')) {
+        int exp_digits = 0;
+        if (card[p] == 'D' || card[p] == 'd')
+            *vflags |= FM_VF_DEXP;
+        if (card[p] == 'e' || card[p] == 'd')
+            *vflags |= FM_VF_LOWEXP;
+        *is_float = 1;
+        p++;
+        if (p < FM_CARD_LEN && (card[p] == '+' || card[p] == '-'))
+            p++;
+        while (p < FM_CARD_LEN && is_digit(card[p])) {
+            p++;
+            exp_digits++;
+        }
+        if (!exp_digits)
+            return -1;
+    }
+    return p;
+}
+
+/* Parse the complex value "(re, im)" starting at the '(' at p. */
+static int scan_complex(const char *card, int p, fm_card_fields *out)
+{
+    int is_float;
+    p = skip_blanks(card, p + 1);
+    out->v_start = p;
+    p = scan_number(card, p, &is_float, &out->vflags);
+    if (p < 0)
+        return -1;
+    out->v_len = p - out->v_start;
+    if (is_float)
+        out->vflags |= FM_VF_REAL_FLOAT;
+    p = skip_blanks(card, p);
+    if (p >= FM_CARD_LEN || card[p] != ',')
+        return -1;
+    p = skip_blanks(card, p + 1);
+    out->v2_start = p;
+    p = scan_number(card, p, &is_float, &out->vflags);
+    if (p < 0)
+        return -1;
+    out->v2_len = p - out->v2_start;
+    if (is_float)
+        out->vflags |= FM_VF_IMAG_FLOAT;
+    p = skip_blanks(card, p);
+    if (p >= FM_CARD_LEN || card[p] != ')')
+        return -1;
+    return p + 1;
+}
+
+/* Parse the quoted string starting at the quote at p; doubled quotes are
+ * part of the string.  Returns the index after the closing quote. */
+static int scan_string(const char *card, int p, fm_card_fields *out)
+{
+    int q = p + 1;
+    while (q < FM_CARD_LEN) {
+        if (card[q] == '\'') {
+            if (q + 1 < FM_CARD_LEN && card[q + 1] == '\'') {
+                q += 2;
+                continue;
+            }
+            break;
+        }
+        q++;
+    }
+    if (q >= FM_CARD_LEN)
+        return -1;
+    out->v_start = p + 1;
+    out->v_len = q - (p + 1);
+    int last = rtrim(card, out->v_start, q);
+    out->str_amp = last > out->v_start && card[last - 1] == '&';
+    return q + 1;
+}
+
+static void set_comment(const char *card, int slash, fm_card_fields *out)
+{
+    int p = skip_blanks(card, slash + 1);
+    out->c_start = p;
+    out->c_len = rtrim(card, p, FM_CARD_LEN) - p;
+}
+
+/* The whole value field is unparsable: keep it as one span and take what
+ * follows its first '/' as the comment, the best guess there is. */
+static void set_bad(const char *card, int from, fm_card_fields *out)
+{
+    from = skip_blanks(card, from);
+    out->vtype = FM_VAL_BAD;
+    out->v_start = from;
+    out->v_len = rtrim(card, from, FM_CARD_LEN) - from;
+    out->v2_start = out->v2_len = 0;
+    out->c_start = -1;
+    out->c_len = 0;
+    out->str_amp = 0;
+    const char *slash = memchr(card + from, '/', (size_t)(FM_CARD_LEN - from));
+    if (slash)
+        set_comment(card, (int)(slash - card), out);
+}
+
+static void parse_value(const char *card, int from, fm_card_fields *out)
+{
+    int p = skip_blanks(card, from);
+    int after;
+    if (p >= FM_CARD_LEN || card[p] == '/') {
+        out->vtype = FM_VAL_UNDEFINED;
+        out->v_start = p;
+        after = p;
+    } else if (card[p] == '\'') {
+        out->vtype = FM_VAL_STRING;
+        after = scan_string(card, p, out);
+    } else if (card[p] == 'T' || card[p] == 'F') {
+        out->vtype = FM_VAL_LOGICAL;
+        out->v_start = p;
+        out->v_len = 1;
+        after = p + 1;
+    } else if (card[p] == '(') {
+        out->vtype = FM_VAL_COMPLEX;
+        after = scan_complex(card, p, out);
+    } else {
+        int is_float;
+        out->v_start = p;
+        after = scan_number(card, p, &is_float, &out->vflags);
+        out->v_len = after - p;
+        out->vtype = is_float ? FM_VAL_FLOAT : FM_VAL_INT;
+    }
+    if (after < 0) {
+        set_bad(card, from, out);
+        return;
+    }
+    p = skip_blanks(card, after);
+    if (p < FM_CARD_LEN) {
+        if (card[p] != '/') {
+            set_bad(card, from, out);
+            return;
+        }
+        set_comment(card, p, out);
+    }
+}
+
+void fm_card_split(const char *card, fm_card_fields *out)
+{
+    memset(out, 0, sizeof *out);
+    out->c_start = -1;
+    fm_card_keyword(card, &out->key);
+    switch (out->key.kind) {
+    case FM_CARD_VALUE:
+    case FM_CARD_HIERARCH:
+    case FM_CARD_CONTINUE:
+        parse_value(card, out->key.val_start, out);
+        break;
+    default:
+        out->vtype = FM_VAL_TEXT;
+        out->v_start = 8;
+        out->v_len = rtrim(card, 8, FM_CARD_LEN) - 8;
+        break;
+    }
+}
+
+/* A string value ending in '&' that a CONTINUE card may carry on. */
+static int opens_long_string(const char *card)
+{
+    fm_card_fields f;
+    fm_card_split(card, &f);
+    return f.vtype == FM_VAL_STRING && f.str_amp;
+}
+
+long fm_find_end(const char *buf, size_t len)
+{
+    for (size_t i = 0; i + FM_CARD_LEN <= len; i += FM_CARD_LEN)
+        if (keyword_field_is(buf + i, "END"))
+            return (long)(i / FM_CARD_LEN);
+    return -1;
+}
+
+int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
+                   int *group, size_t *ncards, fm_error *err)
+{
+    size_t n = len / FM_CARD_LEN;
+    long head = -1;   /* card whose long string is still open, or -1 */
+    for (size_t i = 0; i < n; i++) {
+        const char *card = buf + i * FM_CARD_LEN;
+        for (int j = 0; j < FM_CARD_LEN; j++) {
+            unsigned char c = (unsigned char)card[j];
+            if (c < 32 || c > 126)
+                return fm_fail(err, FM_ERR_FORMAT,
+                               (long long)(i * FM_CARD_LEN + (size_t)j),
+                               "byte 0x%02x in header card %zu is not printable ASCII",
+                               c, i + 1);
+        }
+        fm_card_key *k = &keys[i];
+        fm_card_keyword(card, k);
+        group[i] = 0;
+        if (k->kind == FM_CARD_END) {
+            *ncards = i;
+            return FM_OK;
+        }
+        if (k->kind == FM_CARD_CONTINUE && head >= 0) {
+            fm_card_fields f;
+            fm_card_split(card, &f);
+            if (f.vtype == FM_VAL_STRING) {
+                group[head]++;
+                if (!f.str_amp)
+                    head = -1;
+                continue;
+            }
+        }
+        head = -1;
+        if ((k->kind == FM_CARD_VALUE || k->kind == FM_CARD_HIERARCH)
+            && i + 1 < n
+            && memcmp(card + FM_CARD_LEN, "CONTINUE", 8) == 0
+            && opens_long_string(card))
+            head = (long)i;
+    }
+    if (len % FM_CARD_LEN)
+        return fm_fail(err, FM_ERR_FORMAT, (long long)len,
+                       "header of %zu bytes has no END card and is not a whole number of 80-byte cards",
+                       len);
+    return fm_fail(err, FM_ERR_FORMAT, (long long)len,
+                   "no END card in %zu bytes of header", len);
+}

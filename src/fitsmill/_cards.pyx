@@ -1,2 +1,140 @@
 # cython: language_level=3, embedsignature=True, boundscheck=False, wraparound=False
-"""Private binding to csrc/fm_card*: placeholder, filled in by its owner."""
+"""Private binding to csrc/fm_card: buffers in, spans out, status as exceptions.
+
+Policy (value conversion, formatting, the Header API) lives in
+:mod:`fitsmill.header` and :mod:`fitsmill.cardvalue`.
+"""
+
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.stdlib cimport malloc, free
+
+from fitsmill._status cimport fm_error, _check
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+
+cdef extern from "fm_card.h" nogil:
+    enum:
+        FM_CARD_LEN
+        FM_CARD_VALUE
+        FM_CARD_HIERARCH
+        FM_KF_LOWER
+    ctypedef struct fm_card_key:
+        int kind
+        int key_start
+        int key_len
+        int val_start
+        int flags
+    ctypedef struct fm_card_fields:
+        fm_card_key key
+        int vtype
+        int v_start, v_len
+        int v2_start, v2_len
+        int c_start, c_len
+        int vflags
+        int str_amp
+    void fm_card_split(const char *card, fm_card_fields *out)
+    long fm_find_end(const char *buf, size_t len)
+    int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
+                       int *group, size_t *ncards, fm_error *err)
+
+
+cdef tuple _scan(const char *p, size_t n, object path, long long base):
+    cdef fm_error err
+    cdef size_t ncards = 0, i = 0, j
+    cdef size_t cap = n // FM_CARD_LEN + 1
+    cdef int status
+    cdef fm_card_key *keys = <fm_card_key *>malloc(cap * sizeof(fm_card_key))
+    cdef int *group = <int *>malloc(cap * sizeof(int))
+    if keys == NULL or group == NULL:
+        free(keys)
+        free(group)
+        raise MemoryError()
+    try:
+        with nogil:
+            status = fm_header_scan(p, n, keys, group, &ncards, &err)
+        if status and err.offset >= 0:
+            err.offset += base
+        _check(status, &err, path)
+        # The scan proved every byte up to END is printable ASCII.
+        text = PyUnicode_DecodeASCII(p, (ncards + 1) * FM_CARD_LEN, NULL)
+        images = []
+        names = []
+        while i < ncards:
+            j = i * FM_CARD_LEN
+            images.append(text[j:j + (1 + group[i]) * FM_CARD_LEN])
+            name = text[j + keys[i].key_start:j + keys[i].key_start + keys[i].key_len]
+            if keys[i].kind == FM_CARD_VALUE and keys[i].flags & FM_KF_LOWER:
+                name = name.upper()
+            names.append(name)
+            i += 1 + group[i]
+        j = ncards * FM_CARD_LEN
+        return images, names, text[j:j + FM_CARD_LEN]
+    finally:
+        free(keys)
+        free(group)
+
+
+def scan_header(data, path=None, long long base=0):
+    """Cards of the header at the start of ``data``, up to its END card.
+
+    Parameters
+    ----------
+    data : bytes-like or str
+        Header bytes, 80-byte cards; anything after the END card is ignored.
+        A str must be ASCII (checked by the caller).
+    path : str, optional
+        File name for error messages.
+    base : int
+        Offset of ``data`` in its file, added to offsets in errors.
+
+    Returns
+    -------
+    images : list of str
+        One image per logical card (a long string with its CONTINUE cards
+        is one image of several 80-character cards).
+    names : list of str
+        The keyword of each logical card as readers report it (standard
+        keywords folded to upper case, HIERARCH names without the prefix).
+    end : str
+        The END card image.
+    """
+    cdef const unsigned char[::1] view
+    cdef Py_ssize_t size = 0
+    cdef const char *p
+    if isinstance(data, str):
+        p = PyUnicode_AsUTF8AndSize(data, &size)
+        return _scan(p, <size_t>size, path, base)
+    view = data
+    if view.shape[0] == 0:
+        return _scan(b"", 0, path, base)
+    return _scan(<const char *>&view[0], <size_t>view.shape[0], path, base)
+
+
+def split_card(str image):
+    """Spans of one 80-character card image.
+
+    Returns
+    -------
+    tuple
+        ``(kind, key_start, key_len, key_flags, vtype, v_start, v_len,
+        v2_start, v2_len, c_start, c_len, vflags, str_amp)``, offsets into
+        ``image``; the codes are the FM_CARD_*, FM_KF_*, FM_VAL_* and
+        FM_VF_* constants of fm_card.h.
+    """
+    cdef Py_ssize_t size = 0
+    cdef const char *p = PyUnicode_AsUTF8AndSize(image, &size)
+    cdef fm_card_fields f
+    if size != FM_CARD_LEN:
+        raise ValueError(f"card image must be 80 ASCII characters, not {size} bytes")
+    fm_card_split(p, &f)
+    return (f.key.kind, f.key.key_start, f.key.key_len, f.key.flags, f.vtype,
+            f.v_start, f.v_len, f.v2_start, f.v2_len, f.c_start, f.c_len,
+            f.vflags, f.str_amp)
+
+
+def find_end(const unsigned char[::1] buf):
+    """Index of the first card of ``buf`` whose keyword is END, or -1."""
+    if buf.shape[0] == 0:
+        return -1
+    return fm_find_end(<const char *>&buf[0], <size_t>buf.shape[0])

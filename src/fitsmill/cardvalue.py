@@ -1,0 +1,403 @@
+"""Reading and writing the values of FITS header cards (FITS 4.0, section 4).
+
+:func:`parse_card` turns one card image (80 characters, or a long string
+with its CONTINUE cards) into keyword, value and comment; :func:`format_card`
+does the reverse in fixed format.  The C scanner (:mod:`fitsmill._cards`)
+only reports where things are; all conversions and rules live here.
+
+Values map to Python types as in astropy: ``bool`` (T/F), ``int``,
+``float``, ``complex``, ``str`` (trailing blanks dropped, as the standard
+says they are insignificant), and ``None`` for an undefined value.
+"""
+
+from fitsmill import _cards
+from fitsmill.errors import FitsFormatError
+
+__all__ = ["COMMENTARY", "BadValue", "parse_card", "format_card",
+           "format_value", "coerce_value",
+           "normalize_keyword", "is_hierarch_keyword", "card_problems"]
+
+CARD = 80
+COMMENTARY = frozenset(("COMMENT", "HISTORY", ""))
+_STANDARD_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+# Codes of csrc/fm_card.h.
+_VALUE, _COMMENTARY, _HIERARCH, _CONTINUE, _NOVALUE, _END = range(6)
+_KF_LOWER, _KF_BADCHAR, _KF_EQPOS, _KF_JUNK = 1, 2, 4, 8
+(_TEXT, _UNDEFINED, _LOGICAL, _INT, _FLOAT, _COMPLEX, _STRING,
+ _BAD) = range(8)
+_VF_REAL_FLOAT, _VF_IMAG_FLOAT, _VF_DEXP, _VF_LOWEXP = 1, 2, 4, 8
+
+_EXPONENT = str.maketrans("dDe", "EEE")
+
+
+class BadValue:
+    """The value of a card whose value field cannot be parsed.
+
+    The card is kept verbatim; reading its value raises.
+
+    Parameters
+    ----------
+    text : str
+        The unparsable value field.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return f"BadValue({self.text!r})"
+
+
+def _number(text, is_float):
+    return float(text.translate(_EXPONENT)) if is_float else int(text)
+
+
+def _split(image):
+    """The parsed fields of one 80-character card (see _cards.split_card)."""
+    (kind, ks, kl, kflags, vtype, vs, vl, v2s, v2l, cs, cl, vflags,
+     amp) = _cards.split_card(image)
+    key = image[ks:ks + kl]
+    if kind == _VALUE:
+        key = key.upper()
+    text = image[vs:vs + vl]
+    if vtype == _TEXT:
+        value = text
+    elif vtype == _UNDEFINED:
+        value = None
+    elif vtype == _LOGICAL:
+        value = text == "T"
+    elif vtype == _INT:
+        value = int(text)
+    elif vtype == _FLOAT:
+        value = float(text.translate(_EXPONENT))
+    elif vtype == _COMPLEX:
+        value = complex(_number(text, vflags & _VF_REAL_FLOAT),
+                        _number(image[v2s:v2s + v2l], vflags & _VF_IMAG_FLOAT))
+    elif vtype == _STRING:
+        value = text
+    else:
+        value = BadValue(text)
+    comment = image[cs:cs + cl] if cs >= 0 else ""
+    return kind, key, kflags, vtype, value, comment, amp
+
+
+def parse_card(image):
+    """Keyword, value and comment of a card image.
+
+    Parameters
+    ----------
+    image : str
+        80 characters, or a multiple of 80 for a long string followed by
+        its CONTINUE cards.
+
+    Returns
+    -------
+    kind : int
+        The FM_CARD_* code of the (first) card.
+    keyword : str
+        As readers report it: upper case for standard keywords, the name
+        after ``HIERARCH`` for HIERARCH cards.
+    value : object
+        ``bool``, ``int``, ``float``, ``complex``, ``str``, ``None``
+        (undefined) or a :class:`BadValue`.
+    comment : str
+    """
+    kind, key, _, vtype, value, comment, _ = _split(image[:CARD])
+    if vtype == _STRING:
+        if len(image) > CARD:
+            pieces = [_strip_amp(value)]
+            comments = [comment] if comment else []
+            for start in range(CARD, len(image), CARD):
+                *_, more, more_comment, _ = _split(image[start:start + CARD])
+                pieces.append(_strip_amp(more))
+                if more_comment:
+                    comments.append(more_comment)
+            value = "".join(pieces)
+            comment = " ".join(comments)
+        value = value.replace("''", "'").rstrip()
+    return kind, key, value, comment
+
+
+def _strip_amp(raw):
+    raw = raw.rstrip()
+    return raw[:-1] if raw.endswith("&") else raw
+
+
+def normalize_keyword(keyword):
+    """The lookup form of a keyword: upper case, without ``HIERARCH``.
+
+    Parameters
+    ----------
+    keyword : str
+
+    Returns
+    -------
+    str
+    """
+    key = keyword.strip().upper()
+    if key.startswith("HIERARCH "):
+        key = key[9:].strip()
+    return key
+
+
+def is_hierarch_keyword(keyword):
+    """Whether a keyword (lookup form) needs the HIERARCH convention.
+
+    Parameters
+    ----------
+    keyword : str
+
+    Returns
+    -------
+    bool
+    """
+    return len(keyword) > 8 or not _STANDARD_KEY_CHARS.issuperset(keyword)
+
+
+def _check_text(text, what):
+    if not (text.isascii() and text.isprintable()):
+        raise ValueError(f"{what} {text!r} has characters outside printable ASCII")
+
+
+def _format_float(value):
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{value} cannot be written in a FITS header")
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return f"{mantissa}E{exponent}"
+    return text
+
+
+def coerce_value(value):
+    """A NumPy scalar as the matching Python value; other values unchanged.
+
+    A float32 becomes the float of its own shortest representation, so it
+    is written as ``0.1`` rather than ``0.10000000149011612``.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    object
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or getattr(value, "shape", None) != ():
+        return value
+    if dtype.kind == "f" and dtype.itemsize < 8 and value == value:
+        return float(str(value))
+    return value.item()
+
+
+def format_value(value):
+    """The fixed-format value field of a non-string value.
+
+    Parameters
+    ----------
+    value : bool, int, float, complex or None
+
+    Returns
+    -------
+    str
+        Right-justified in 20 columns (ending in column 30) when it fits.
+
+    Raises
+    ------
+    ValueError
+        For NaN or infinity, which FITS headers cannot hold.
+    TypeError
+        For values of any other type.
+    """
+    if value is None:
+        return " " * 20
+    if isinstance(value, bool):
+        text = "T" if value else "F"
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = _format_float(value)
+    elif isinstance(value, complex):
+        text = f"({_format_float(value.real)}, {_format_float(value.imag)})"
+    else:
+        raise TypeError(f"cannot write a {type(value).__name__} value in a FITS header")
+    return f"{text:>20}"
+
+
+def _key_prefix(keyword):
+    """The card text up to and including the value indicator."""
+    if keyword.startswith("HIERARCH "):
+        return f"{keyword} = "
+    return f"{keyword:8}= "
+
+
+def _assemble(prefix, field, comment, keyword):
+    """The card from its parts, padded to 80 columns; the value field loses
+    its alignment blanks before the comment is cut, and a comment that still
+    does not fit is an error, since truncating it would lose text."""
+    text = prefix + field
+    if comment:
+        text = f"{text} / {comment}"
+        if len(text) > CARD:
+            text = f"{prefix}{field.strip()} / {comment}"
+    if len(text) > CARD:
+        raise ValueError(f"card {keyword!r} is {len(text)} characters long; "
+                         "shorten its comment (only string values may "
+                         "continue on CONTINUE cards)")
+    return f"{text:{CARD}}"
+
+
+def _string_pieces(escaped, width):
+    """Split an escaped string into pieces of at most ``width`` characters
+    without separating the two quotes of an escaped quote."""
+    pieces = []
+    while len(escaped) > width:
+        cut = width
+        # an odd run of quotes before the cut would split a '' pair
+        run = len(escaped[:cut]) - len(escaped[:cut].rstrip("'"))
+        if run % 2:
+            cut -= 1
+        pieces.append(escaped[:cut])
+        escaped = escaped[cut:]
+    pieces.append(escaped)
+    return pieces
+
+
+def _comment_pieces(comment, width):
+    """Split a comment into pieces that join back with single blanks."""
+    pieces = []
+    while len(comment) > width:
+        cut = comment.rfind(" ", 1, width + 1)
+        while cut > 0 and (comment[cut - 1] == " " or comment[cut + 1:cut + 2] == " "):
+            cut = comment.rfind(" ", 1, cut)
+        if cut <= 0:
+            # one word longer than a card: cut it (reads back with a blank)
+            pieces.append(comment[:width])
+            comment = comment[width:]
+        else:
+            pieces.append(comment[:cut])
+            comment = comment[cut + 1:]
+    pieces.append(comment)
+    return pieces
+
+
+def _format_string_card(keyword, value, comment):
+    escaped = value.replace("'", "''")
+    prefix = _key_prefix(keyword)
+    quoted = f"'{escaped:8}'"
+    if len(prefix) + len(quoted) + (3 + len(comment) if comment else 0) <= CARD:
+        return _assemble(prefix, f"{quoted:20}", comment, keyword)
+    # CONTINUE long-string convention: every piece but the last ends in '&'.
+    first_width = CARD - len(prefix) - 3
+    if first_width < 1:
+        raise ValueError(f"keyword {keyword!r} leaves no room for a value")
+    pieces = _string_pieces(escaped, first_width)
+    if len(pieces) > 1:
+        pieces = pieces[:1] + _string_pieces("".join(pieces[1:]), CARD - 13)
+    lines = [f"{prefix}'{pieces[0]}&'"] + [f"CONTINUE  '{p}&'" for p in pieces[1:]]
+    if escaped.endswith("&"):
+        # keep the value's own '&' from being read as the marker
+        lines.append("CONTINUE  ''")
+    else:
+        lines[-1] = lines[-1][:-2] + "'"
+    if comment and len(lines[-1]) + 3 + len(comment) <= CARD:
+        lines[-1] += f" / {comment}"
+    elif comment:
+        lines[-1] = lines[-1][:-1] + "&'"
+        parts = _comment_pieces(comment, CARD - len("CONTINUE  '&' / "))
+        lines += [f"CONTINUE  '&' / {part}" for part in parts[:-1]]
+        lines.append(f"CONTINUE  '' / {parts[-1]}")
+    return "".join(f"{line:{CARD}}" for line in lines)
+
+
+def format_card(keyword, value, comment=""):
+    """The card image for a keyword, value and comment.
+
+    Parameters
+    ----------
+    keyword : str
+        A standard keyword (at most 8 characters of A-Z 0-9 - _; lower case
+        is folded), ``COMMENT``/``HISTORY``/``""`` for commentary, or any
+        longer name, written with the HIERARCH convention.
+    value : bool, int, float, complex, str or None
+        ``None`` writes an undefined value.  For commentary cards, the text.
+    comment : str, optional
+
+    Returns
+    -------
+    str
+        80 characters, or a multiple of 80 for long strings (CONTINUE).
+
+    Raises
+    ------
+    ValueError
+        For text outside printable ASCII, NaN/infinity, or a comment that
+        does not fit a non-string card.
+    """
+    comment = "" if comment is None else str(comment)
+    _check_text(comment, "comment")
+    name = keyword.strip()
+    hierarch = name.upper().startswith("HIERARCH ")
+    if hierarch:
+        name = name[9:].strip()
+    _check_text(name, "keyword")
+    if "=" in name:
+        raise ValueError(f"keyword {keyword!r} contains '='")
+    value = coerce_value(value)
+    key = name.upper()
+    if key in COMMENTARY and not hierarch:
+        text = "" if value is None else str(value)
+        _check_text(text, "commentary text")
+        if len(text) > CARD - 8:
+            raise ValueError(f"{key or 'blank'} text longer than 72 characters "
+                             "needs several cards")
+        return f"{key:8}{text:{CARD - 8}}"
+    if hierarch or is_hierarch_keyword(key):
+        key = "HIERARCH " + name
+    if isinstance(value, str):
+        _check_text(value, "string value")
+        return _format_string_card(key, value, comment)
+    field = format_value(value)
+    if key.startswith("HIERARCH "):
+        field = field.lstrip()
+    return _assemble(_key_prefix(key), field, comment, keyword)
+
+
+def card_problems(image):
+    """Ways in which a card image breaks the FITS 4.0 rules.
+
+    Parameters
+    ----------
+    image : str
+        One card image (80 characters or a CONTINUE group).
+
+    Returns
+    -------
+    list of str
+        Empty when the card is fine.
+    """
+    problems = []
+    for start in range(0, len(image), CARD):
+        kind, key, kflags, vtype, value, _, _ = _split(image[start:start + CARD])
+        name = key or "blank keyword"
+        if kflags & _KF_BADCHAR:
+            problems.append(f"keyword {name!r} has characters outside A-Z 0-9 - _")
+        if kflags & _KF_LOWER:
+            problems.append(f"keyword {name!r} is not upper case")
+        if kflags & _KF_EQPOS:
+            problems.append(f"keyword {name!r}: value indicator not in column 9")
+        if kind == _NOVALUE:
+            problems.append(f"keyword {name!r} has no value indicator ('= ' in column 9)")
+        if vtype == _BAD:
+            problems.append(f"keyword {name!r}: unparsable value {value.text!r}")
+        if kind == _CONTINUE and start == 0:
+            problems.append("CONTINUE card does not continue a long string")
+        if kind == _END:
+            problems.append("END card inside the header")
+    return problems

@@ -1,0 +1,1086 @@
+"""FITS headers: fast, byte-preserving, with the astropy.io.fits.Header API.
+
+A :class:`Header` keeps every card's original image.  Cards are parsed only
+when they are looked at, and only cards that are edited are formatted again,
+so an untouched header serialises to exactly the bytes it was read from.
+Setting an existing keyword replaces its card where it stands and keeps its
+comment unless a new one is given; a card that breaks the FITS rules is kept
+verbatim and reported by :meth:`Header.verify`, never "fixed".
+
+Differences from astropy, all deliberate: record-valued keyword cards
+(``DP1 = 'AXIS.1: 1'``) are read as plain strings; an undefined value reads
+as ``None``; setting a value equal to the current one (same type) keeps the
+card image as it is; a comment that does not fit a non-string card raises
+instead of being truncated; reading the value of an unparsable card raises
+:class:`~fitsmill.errors.FitsFormatError`.
+"""
+
+import os
+
+from fitsmill import _cards
+from fitsmill.cardvalue import (
+    CARD, COMMENTARY, BadValue, card_problems, coerce_value, format_card,
+    normalize_keyword, parse_card)
+from fitsmill.errors import FitsFormatError
+
+__all__ = ["Card", "Header", "as_header", "BLOCK"]
+
+BLOCK = 2880
+_END = "END" + " " * 77
+_HIERARCH_KIND = 2
+
+
+class Card:
+    """One header card: keyword, value and comment, with its image.
+
+    Parameters
+    ----------
+    keyword : str
+        A standard keyword, ``COMMENT``/``HISTORY``/``""`` for commentary,
+        or a longer name written with the HIERARCH convention.
+    value : bool, int, float, complex, str or None, optional
+        ``None`` is an undefined value (commentary: empty text).
+    comment : str, optional
+
+    Notes
+    -----
+    Cards are immutable; a :class:`Header` replaces a card to edit it.
+    """
+
+    __slots__ = ("_image", "_fields")
+
+    def __init__(self, keyword="", value=None, comment=None):
+        self._image = format_card(keyword, value, comment)
+        self._fields = None
+
+    @classmethod
+    def fromstring(cls, image):
+        """The card with this image, parsed when first looked at.
+
+        Parameters
+        ----------
+        image : str or bytes
+            80 characters (shorter is padded with blanks), or a multiple of
+            80 for a long string with its CONTINUE cards.
+
+        Returns
+        -------
+        Card
+
+        Raises
+        ------
+        FitsFormatError
+            For characters outside printable ASCII or a bad length.
+        """
+        if isinstance(image, (bytes, bytearray)):
+            image = image.decode("latin-1")
+        if len(image) < CARD:
+            image = f"{image:{CARD}}"
+        for pos, char in enumerate(image):
+            if not " " <= char <= "~":
+                raise FitsFormatError(f"character {char!r} in a card is not printable ASCII",
+                                      offset=pos)
+        if len(image) % CARD:
+            raise FitsFormatError(f"card image of {len(image)} characters is not a "
+                                  "whole number of 80-character cards")
+        return cls._from_image(image)
+
+    @classmethod
+    def _from_image(cls, image):
+        card = cls.__new__(cls)
+        card._image = image
+        card._fields = None
+        return card
+
+    def _parsed(self):
+        if self._fields is None:
+            self._fields = parse_card(self._image)
+        return self._fields
+
+    @property
+    def keyword(self):
+        """The keyword as readers report it (str)."""
+        return self._parsed()[1]
+
+    @property
+    def value(self):
+        """The value: bool, int, float, complex, str, or None if undefined.
+
+        Raises
+        ------
+        FitsFormatError
+            When the value field cannot be parsed.
+        """
+        value = self._parsed()[2]
+        if isinstance(value, BadValue):
+            raise FitsFormatError(f"card {self.keyword!r} has an unparsable value "
+                                  f"{value.text!r}")
+        return value
+
+    @property
+    def comment(self):
+        """The comment (str, empty when there is none)."""
+        return self._parsed()[3]
+
+    @property
+    def image(self):
+        """The card image (str of 80 characters, more for CONTINUE)."""
+        return self._image
+
+    @property
+    def is_hierarch(self):
+        """Whether the card uses the HIERARCH convention (bool)."""
+        return self._parsed()[0] == _HIERARCH_KIND
+
+    @property
+    def is_blank(self):
+        """Whether the card is entirely blank (bool)."""
+        return not self._image.strip()
+
+    def verify(self):
+        """Ways in which the card breaks the FITS rules.
+
+        Returns
+        -------
+        list of str
+        """
+        return card_problems(self._image)
+
+    def _keyword_for_format(self):
+        """The keyword to write when this card's value is replaced."""
+        return f"HIERARCH {self.keyword}" if self.is_hierarch else self.keyword
+
+    def __str__(self):
+        return self._image
+
+    def __repr__(self):
+        return repr((self.keyword, self._parsed()[2], self.comment))
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        return (self.keyword, self.value, self.comment)[index]
+
+
+def _as_card(card):
+    if isinstance(card, Card):
+        return card
+    if isinstance(card, str):
+        return Card(card)
+    if isinstance(card, tuple):
+        return Card(*card)
+    image = getattr(card, "image", None)
+    if isinstance(image, str):
+        return Card.fromstring(image)
+    raise ValueError("a header card must be a Card, a keyword or a "
+                     f"(keyword, value[, comment]) tuple, not {card!r}")
+
+
+def _split_value(value):
+    """(value, comment) from what was assigned to ``h[key]``."""
+    if isinstance(value, tuple):
+        if len(value) == 1:
+            return value[0], None
+        if len(value) == 2:
+            return value[0], "" if value[1] is None else value[1]
+        raise ValueError("a header item is set to a value, a (value,) or a "
+                         "(value, comment) tuple")
+    return value, None
+
+
+def _same_value(old, new):
+    return type(old) is type(new) and old == new
+
+
+class _Comments:
+    """``header.comments[key]``: read and set the comments of cards."""
+
+    __slots__ = ("_header",)
+
+    def __init__(self, header):
+        self._header = header
+
+    def __getitem__(self, key):
+        header = self._header
+        return header._card(header._position(key)).comment
+
+    def __setitem__(self, key, comment):
+        header = self._header
+        pos = header._position(key)
+        header._replace(pos, header._card(pos).value, comment)
+
+    def __repr__(self):
+        header = self._header
+        return "\n".join(f"{header._card(i).keyword:8} {header._card(i).comment}"
+                         for i in range(len(header)))
+
+
+class Header:
+    """A FITS header: an ordered list of cards with keyword lookup.
+
+    Parameters
+    ----------
+    cards : iterable, optional
+        :class:`Card` objects or ``(keyword, value[, comment])`` tuples, or
+        another :class:`Header` or an astropy Header to copy.
+
+    Notes
+    -----
+    Keyword lookups are case-insensitive and accept ``HIERARCH name`` or just
+    ``name`` for HIERARCH cards; ``h[(key, n)]`` is the n-th card of a
+    repeated keyword and ``h[i]`` the i-th card.  Commentary keywords
+    (COMMENT, HISTORY, blank) read as the list of their texts.
+    """
+
+    def __init__(self, cards=()):
+        self._items = []     # a str image (not parsed yet) or a Card
+        self._keys = []      # keyword of each card, as readers report it
+        self._index = None   # normalised keyword -> positions; built lazily
+        self._end = _END
+        if isinstance(cards, Header):
+            self._items = list(cards._items)
+            self._keys = list(cards._keys)
+            self._end = cards._end
+            return
+        if _is_astropy_header(cards):
+            other = Header.from_astropy(cards)
+            self._items, self._keys = other._items, other._keys
+            return
+        for card in cards:
+            self.append(card, useblanks=False, end=True)
+
+    # -- construction -----------------------------------------------------
+
+    @classmethod
+    def fromstring(cls, data, sep="", *, endcard=True, path=None, offset=0):
+        """The header at the start of ``data``, up to its END card.
+
+        Parameters
+        ----------
+        data : bytes-like or str
+            80-byte cards; anything after the END card (block padding, data)
+            is ignored.
+        sep : str, optional
+            Card separator, e.g. ``"\\n"`` for headers saved as text lines
+            (each line is one card, shorter lines padded with blanks).
+        endcard : bool, optional
+            Whether an END card is required (otherwise all cards are read).
+        path : str, optional
+            File name for error messages.
+        offset : int, optional
+            Offset of ``data`` in that file, for error messages.
+
+        Returns
+        -------
+        Header
+
+        Raises
+        ------
+        FitsFormatError
+            For bytes outside printable ASCII or a missing END card, with
+            the offset of the problem.
+        """
+        if isinstance(data, str) and not data.isascii():
+            pos = next(i for i, c in enumerate(data) if not c.isascii())
+            raise FitsFormatError(f"character {data[pos]!r} in the header is not ASCII",
+                                  path=path, offset=offset + pos)
+        if sep:
+            data = _join_lines(data, sep, path)
+        if not endcard and _cards.find_end(_as_buffer(data)) < 0:
+            data = data + (_END if isinstance(data, str) else _END.encode())
+        images, keys, end = _cards.scan_header(data, path, offset)
+        header = cls.__new__(cls)
+        header._items = images
+        header._keys = keys
+        header._index = None
+        header._end = end
+        return header
+
+    @classmethod
+    def fromfile(cls, fileobj, sep="", endcard=True, padding=True):
+        """Read a header from a file, stopping after its END card.
+
+        Parameters
+        ----------
+        fileobj : str, os.PathLike or binary file object
+            Read from its current position.
+        sep : str, optional
+            Card separator of a text header (then the whole file is read).
+        endcard : bool, optional
+            Whether an END card is required.
+        padding : bool, optional
+            Ignored (kept for astropy compatibility): reading stops at END.
+
+        Returns
+        -------
+        Header
+        """
+        if isinstance(fileobj, (str, os.PathLike)):
+            with open(fileobj, "rb") as stream:
+                return cls.fromfile(stream, sep, endcard, padding)
+        path = getattr(fileobj, "name", None)
+        path = path if isinstance(path, str) else None
+        try:
+            start = fileobj.tell()
+        except (AttributeError, OSError):
+            start = 0
+        if sep:
+            return cls.fromstring(fileobj.read(), sep, endcard=endcard, path=path,
+                                  offset=start)
+        chunks = []
+        size = 0
+        while True:
+            block = fileobj.read(BLOCK)
+            if isinstance(block, str):
+                block = block.encode("latin-1")
+            chunks.append(block)
+            size += len(block)
+            if not block or _cards.find_end(block) >= 0 or len(block) < BLOCK:
+                break
+        return cls.fromstring(b"".join(chunks), endcard=endcard, path=path,
+                              offset=start)
+
+    @classmethod
+    def fromtextfile(cls, fileobj, endcard=False):
+        """Read a header saved with :meth:`totextfile` (one card a line).
+
+        Parameters
+        ----------
+        fileobj : str, os.PathLike or file object
+        endcard : bool, optional
+            Whether an END card is required.
+
+        Returns
+        -------
+        Header
+        """
+        return cls.fromfile(fileobj, sep="\n", endcard=endcard)
+
+    @classmethod
+    def from_astropy(cls, header):
+        """A lossless copy of an astropy.io.fits.Header.
+
+        Parameters
+        ----------
+        header : astropy.io.fits.Header
+
+        Returns
+        -------
+        Header
+        """
+        return cls.fromstring(header.tostring(padding=False))
+
+    def to_astropy(self):
+        """A lossless copy as an astropy.io.fits.Header.
+
+        Returns
+        -------
+        astropy.io.fits.Header
+        """
+        from astropy.io import fits
+
+        return fits.Header.fromstring(self.tostring(padding=False))
+
+    # -- serialisation ----------------------------------------------------
+
+    def _images(self):
+        return [item if isinstance(item, str) else item._image for item in self._items]
+
+    def tostring(self, sep="", endcard=True, padding=True):
+        """The header as text.
+
+        Parameters
+        ----------
+        sep : str, optional
+            Put between cards (e.g. ``"\\n"``); the default gives FITS bytes.
+        endcard : bool, optional
+            End with the END card.
+        padding : bool, optional
+            Pad with blanks to a whole number of 2880-byte blocks (only
+            without ``sep``).
+
+        Returns
+        -------
+        str
+        """
+        images = self._images()
+        if endcard:
+            images.append(self._end)
+        if sep:
+            return sep.join(image[i:i + CARD] for image in images
+                            for i in range(0, len(image), CARD))
+        text = "".join(images)
+        if padding and len(text) % BLOCK:
+            text += " " * (BLOCK - len(text) % BLOCK)
+        return text
+
+    def tobytes(self, sep="", endcard=True, padding=True):
+        """The header as ASCII bytes; see :meth:`tostring`.
+
+        Returns
+        -------
+        bytes
+        """
+        return self.tostring(sep, endcard, padding).encode("ascii")
+
+    @property
+    def card_count(self):
+        """Number of 80-byte cards, CONTINUE cards included, END excluded (int)."""
+        return sum(len(image) for image in self._images()) // CARD
+
+    @property
+    def block_count(self):
+        """Number of 2880-byte blocks the serialised header takes (int)."""
+        return self.card_count // (BLOCK // CARD) + 1
+
+    @property
+    def padded_size(self):
+        """Size in bytes of :meth:`tobytes` with END and padding (int)."""
+        return self.block_count * BLOCK
+
+    def tofile(self, fileobj, sep="", endcard=True, padding=True, overwrite=False):
+        """Write :meth:`tobytes` to a file.
+
+        Parameters
+        ----------
+        fileobj : str, os.PathLike or binary file object
+        sep, endcard, padding : see :meth:`tostring`
+        overwrite : bool, optional
+            Replace an existing file (otherwise it is an error).
+        """
+        data = self.tobytes(sep, endcard, padding)
+        if isinstance(fileobj, (str, os.PathLike)):
+            with open(fileobj, "wb" if overwrite else "xb") as stream:
+                stream.write(data)
+        else:
+            fileobj.write(data)
+
+    def totextfile(self, fileobj, endcard=False, overwrite=False):
+        """Write the header as text, one card a line.
+
+        Parameters
+        ----------
+        fileobj : str, os.PathLike or text file object
+        endcard : bool, optional
+            End with the END card.
+        overwrite : bool, optional
+            Replace an existing file (otherwise it is an error).
+        """
+        text = self.tostring(sep="\n", endcard=endcard, padding=False) + "\n"
+        if isinstance(fileobj, (str, os.PathLike)):
+            with open(fileobj, "w" if overwrite else "x", encoding="ascii") as stream:
+                stream.write(text)
+        else:
+            fileobj.write(text)
+
+    # -- internals ----------------------------------------------------------
+
+    def _card(self, pos):
+        item = self._items[pos]
+        if isinstance(item, str):
+            item = self._items[pos] = Card._from_image(item)
+        return item
+
+    def _positions(self, key):
+        """Positions of the cards with this (normalised) keyword."""
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for pos, name in enumerate(self._keys):
+                index.setdefault(name.upper(), []).append(pos)
+        return index.get(key, ())
+
+    def _position(self, key):
+        """The position of the card that ``key`` names."""
+        if isinstance(key, int):
+            if not -len(self._items) <= key < len(self._items):
+                raise IndexError(f"card index {key} out of range")
+            return key % len(self._items)
+        if isinstance(key, tuple) and len(key) == 2:
+            name, nth = key
+            found = self._positions(normalize_keyword(name))
+            if not isinstance(nth, int) or not -len(found) <= nth < len(found):
+                raise KeyError(f"keyword {name!r} occurrence {nth} not found")
+            return found[nth]
+        if isinstance(key, str):
+            found = self._positions(normalize_keyword(key))
+            if not found:
+                raise KeyError(f"keyword {key!r} not found")
+            return found[0]
+        raise KeyError(f"a header key is a keyword, an index or a (keyword, n) "
+                       f"tuple, not {key!r}")
+
+    def _insert(self, pos, card):
+        self._items.insert(pos, card)
+        self._keys.insert(pos, card.keyword)
+        if pos == len(self._items) - 1 and self._index is not None:
+            self._index.setdefault(card.keyword.upper(), []).append(pos)
+        else:
+            self._index = None
+
+    def _delete(self, pos):
+        del self._items[pos]
+        del self._keys[pos]
+        self._index = None
+
+    def _replace(self, pos, value, comment=None):
+        """Give the card at pos a new value (and comment), where it stands."""
+        old = self._card(pos)
+        value = coerce_value(value)
+        if comment is None:
+            comment = old.comment
+        parsed = old._parsed()[2]
+        if _same_value(parsed, value) and comment == old.comment:
+            return
+        key = old.keyword
+        if key in COMMENTARY:
+            self._items[pos] = Card(key, value)
+            return
+        card = Card(old._keyword_for_format(), value, comment)
+        self._items[pos] = card
+
+    def _commentary(self, key, text):
+        """The cards holding commentary text, split at 72 characters."""
+        text = "" if text is None else str(text)
+        width = CARD - 8
+        return [Card(key, text[i:i + width]) for i in range(0, len(text), width)] \
+            or [Card(key, "")]
+
+    def _trailing_blanks(self):
+        count = 0
+        for pos in range(len(self._items) - 1, -1, -1):
+            if self._keys[pos] or not self._card(pos).is_blank:
+                break
+            count += 1
+        return count
+
+    def _use_blanks(self, count):
+        """Drop up to ``count`` blank cards from the end (room taken by new
+        cards, so the header keeps its size)."""
+        for _ in range(min(count, self._trailing_blanks())):
+            self._delete(len(self._items) - 1)
+
+    # -- mapping API ----------------------------------------------------------
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(list(self._keys))
+
+    def __contains__(self, key):
+        return bool(self._positions(normalize_keyword(key))) if isinstance(key, str) \
+            else False
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            header = Header()
+            header._items = self._items[key]
+            header._keys = self._keys[key]
+            return header
+        if isinstance(key, str):
+            name = normalize_keyword(key)
+            if name in COMMENTARY:
+                found = self._positions(name)
+                if not found:
+                    raise KeyError(f"keyword {key!r} not found")
+                return [self._card(pos).value for pos in found]
+        return self._card(self._position(key)).value
+
+    def __setitem__(self, key, value):
+        value, comment = _split_value(value)
+        if isinstance(key, str):
+            self._update(key, value, comment)
+        else:
+            self._replace(self._position(key), value, comment)
+
+    def __delitem__(self, key):
+        if isinstance(key, slice):
+            for pos in sorted(range(*key.indices(len(self))), reverse=True):
+                self._delete(pos)
+            return
+        if isinstance(key, str):
+            found = self._positions(normalize_keyword(key))
+            if not found:
+                raise KeyError(f"keyword {key!r} not found")
+            for pos in reversed(found):
+                self._delete(pos)
+            return
+        self._delete(self._position(key))
+
+    def _update(self, keyword, value, comment):
+        name = normalize_keyword(keyword)
+        if name in COMMENTARY:
+            cards = self._commentary(name, value)
+            found = self._positions(name)
+            if found:
+                pos = found[-1] + 1
+                for card in reversed(cards):
+                    self.insert(pos, card, useblanks=bool(name or value))
+            else:
+                for card in cards:
+                    self.append(card, bottom=True)
+            return
+        found = self._positions(name)
+        if found:
+            self._replace(found[0], value, comment)
+        else:
+            self.append(Card(keyword, value, comment))
+
+    def get(self, key, default=None):
+        """The value of ``key``, or ``default`` when it is absent.
+
+        Parameters
+        ----------
+        key : str, int or (str, int)
+        default : object, optional
+
+        Returns
+        -------
+        object
+        """
+        try:
+            return self[key]
+        except (KeyError, IndexError):
+            return default
+
+    def set(self, keyword, value=None, comment=None, before=None, after=None):
+        """Set a keyword's value and comment, adding the card if needed.
+
+        An existing card is changed where it stands (its value and comment
+        are kept when ``None`` is passed for them), unless ``before`` or
+        ``after`` is given, which moves it.  A new card goes before/after the
+        named card, or after the last non-commentary card.
+
+        Parameters
+        ----------
+        keyword : str
+        value : object, optional
+        comment : str, optional
+        before, after : str, int or (str, int), optional
+            The card to put this one before or after.
+        """
+        name = normalize_keyword(keyword)
+        if name not in COMMENTARY and self._positions(name):
+            pos = self._positions(name)[0]
+            if value is None:
+                value = self._card(pos)._parsed()[2]
+            self._replace(pos, value, comment)
+            if before is not None or after is not None:
+                card = self._card(pos)
+                target = self._position(before if before is not None else after)
+                if target == pos:
+                    return
+                self._delete(pos)
+                self._insert_relative(card, before, after)
+        elif before is not None or after is not None:
+            if name in COMMENTARY:
+                for card in reversed(self._commentary(name, value)):
+                    self._insert_relative(card, before, after)
+            else:
+                self._insert_relative(Card(keyword, value, comment), before, after)
+        else:
+            self._update(keyword, value, "" if comment is None else comment)
+
+    def _insert_relative(self, card, before, after):
+        key = before if before is not None else after
+        if isinstance(key, int) and key >= len(self._items):
+            pos = len(self._items)
+        else:
+            pos = self._position(key) + (before is None)
+        self._insert(pos, card)
+
+    def update(self, *args, **kwargs):
+        """Set keywords, in either of two forms.
+
+        ``update(key, value, comment=None, before=None, after=None)`` is the
+        old pyfits call (the same as :meth:`set`).  Otherwise, as for a dict:
+        ``update(mapping_or_pairs, **keywords)``, where a pair's value may be
+        a ``(value, comment)`` tuple, and items may also be Cards or
+        ``(keyword, value, comment)`` tuples.
+        """
+        if args and isinstance(args[0], str):
+            keyword, *rest = args
+            names = ("value", "comment", "before", "after")
+            options = dict(zip(names, rest))
+            options.update({k: v for k, v in kwargs.items() if k in names})
+            self.set(keyword, **options)
+            return
+        if len(args) > 1:
+            raise TypeError("update expected at most one positional argument")
+        items = args[0] if args else ()
+        if hasattr(items, "keys") and not isinstance(items, Header):
+            items = [(key, items[key]) for key in items.keys()]
+        elif isinstance(items, Header) or _is_astropy_header(items):
+            items = [_as_card(card) for card in Header(items).cards]
+        for item in list(items) + list(kwargs.items()):
+            if isinstance(item, Card):
+                self[item.keyword] = (item.value, item.comment)
+            elif len(item) == 3:
+                self[item[0]] = (item[1], item[2])
+            else:
+                self[item[0]] = item[1]
+
+    def has_key(self, key):
+        """Whether the header has ``key`` (the old pyfits spelling of ``in``).
+
+        Returns
+        -------
+        bool
+        """
+        return key in self
+
+    def keys(self):
+        """Keywords of all cards, in order (repeats included).
+
+        Returns
+        -------
+        list of str
+        """
+        return list(self._keys)
+
+    def values(self):
+        """Values of all cards, in order.
+
+        Returns
+        -------
+        list
+        """
+        return [self._card(pos).value for pos in range(len(self._items))]
+
+    def items(self):
+        """(keyword, value) of all cards, in order.
+
+        Returns
+        -------
+        list of tuple
+        """
+        return [(self._keys[pos], self._card(pos).value)
+                for pos in range(len(self._items))]
+
+    @property
+    def cards(self):
+        """All cards, in order (list of :class:`Card`)."""
+        return [self._card(pos) for pos in range(len(self._items))]
+
+    @property
+    def comments(self):
+        """Accessor of comments: ``h.comments[key]`` gets or sets one."""
+        return _Comments(self)
+
+    # -- list API -------------------------------------------------------------
+
+    def append(self, card=None, useblanks=True, bottom=False, end=False):
+        """Add a card near the end of the header.
+
+        A non-commentary card goes after the last non-commentary card (so
+        it stays above trailing COMMENT/HISTORY blocks); with ``bottom`` it
+        goes after the last non-blank card, with ``end`` at the very end.
+
+        Parameters
+        ----------
+        card : Card, str or tuple, optional
+            A blank card if omitted.
+        useblanks : bool, optional
+            Let the new card take the place of trailing blank cards.
+        bottom, end : bool, optional
+        """
+        card = Card() if card is None else _as_card(card)
+        if card.is_blank:
+            end = True
+        if end:
+            self._insert(len(self._items), card)
+            return
+        pos = len(self._items)
+        while pos > 0 and not self._keys[pos - 1] and self._card(pos - 1).is_blank:
+            pos -= 1
+        if not bottom and card.keyword not in COMMENTARY:
+            while pos > 0 and self._keys[pos - 1] in COMMENTARY:
+                pos -= 1
+        self._insert(pos, card)
+        if useblanks:
+            self._use_blanks(len(card.image) // CARD)
+
+    def extend(self, cards):
+        """Append several cards (see :meth:`append`).
+
+        Parameters
+        ----------
+        cards : iterable of Card or tuple, or a Header
+        """
+        if isinstance(cards, Header):
+            cards = cards.cards
+        for card in cards:
+            self.append(card)
+
+    def insert(self, key, card, useblanks=True, after=False):
+        """Insert a card before (or after) the card that ``key`` names.
+
+        Parameters
+        ----------
+        key : int, str or (str, int)
+        card : Card, str or tuple
+        useblanks : bool, optional
+            Let the new card take the place of trailing blank cards.
+        after : bool, optional
+        """
+        card = _as_card(card)
+        if isinstance(key, int):
+            pos = key + len(self._items) if key < 0 else key
+            pos = max(0, min(pos + bool(after), len(self._items)))
+        else:
+            pos = self._position(key) + bool(after)
+        if pos >= len(self._items):
+            self._insert(len(self._items), card)
+            return
+        self._insert(pos, card)
+        if useblanks:
+            self._use_blanks(len(card.image) // CARD)
+
+    def remove(self, keyword, ignore_missing=False, remove_all=False):
+        """Remove the first (or every) card with this keyword.
+
+        Parameters
+        ----------
+        keyword : str
+        ignore_missing : bool, optional
+            Do nothing if absent (otherwise KeyError).
+        remove_all : bool, optional
+        """
+        found = self._positions(normalize_keyword(keyword))
+        if not found:
+            if ignore_missing:
+                return
+            raise KeyError(f"keyword {keyword!r} not found")
+        for pos in (reversed(found) if remove_all else found[:1]):
+            self._delete(pos)
+
+    def pop(self, *args):
+        """Remove a card and return its value (the last card by default).
+
+        Parameters
+        ----------
+        key : str, int or (str, int), optional
+        default : object, optional
+            Returned when ``key`` is absent.
+
+        Returns
+        -------
+        object
+        """
+        if len(args) > 2:
+            raise TypeError("pop expected at most 2 arguments")
+        key = args[0] if args else -1
+        try:
+            pos = self._position(key)
+        except (KeyError, IndexError):
+            if len(args) == 2:
+                return args[1]
+            raise
+        value = self._card(pos).value
+        self._delete(pos)
+        return value
+
+    def count(self, keyword):
+        """Number of cards with this keyword.
+
+        Returns
+        -------
+        int
+        """
+        return len(self._positions(normalize_keyword(keyword)))
+
+    def index(self, keyword, start=None, stop=None):
+        """Position of the first card with this keyword in [start, stop).
+
+        Returns
+        -------
+        int
+        """
+        lo, hi, _ = slice(start, stop).indices(len(self._items))
+        for pos in self._positions(normalize_keyword(keyword)):
+            if lo <= pos < hi:
+                return pos
+        raise ValueError(f"keyword {keyword!r} is not in the header")
+
+    def rename_keyword(self, oldkeyword, newkeyword, force=False):
+        """Give a card a new keyword, keeping its value and comment.
+
+        Parameters
+        ----------
+        oldkeyword, newkeyword : str
+        force : bool, optional
+            Allow a duplicate of an existing keyword.
+        """
+        new = normalize_keyword(newkeyword)
+        if new in COMMENTARY or normalize_keyword(oldkeyword) in COMMENTARY:
+            raise ValueError("commentary keywords cannot be renamed")
+        if new in self and not force:
+            raise ValueError(f"keyword {newkeyword!r} already exists; use force=True")
+        pos = self._position(oldkeyword)
+        old = self._card(pos)
+        self._items[pos] = Card(newkeyword, old.value, old.comment)
+        self._keys[pos] = self._items[pos].keyword
+        self._index = None
+
+    def add_history(self, value, before=None, after=None):
+        """Add HISTORY cards (long text is split at 72 characters).
+
+        Parameters
+        ----------
+        value : str
+        before, after : str, int or (str, int), optional
+            Where to put them; by default after the last HISTORY card.
+        """
+        self.set("HISTORY", value, before=before, after=after)
+
+    def add_comment(self, value, before=None, after=None):
+        """Add COMMENT cards (long text is split at 72 characters).
+
+        Parameters
+        ----------
+        value : str
+        before, after : str, int or (str, int), optional
+            Where to put them; by default after the last COMMENT card.
+        """
+        self.set("COMMENT", value, before=before, after=after)
+
+    def add_blank(self, value="", before=None, after=None):
+        """Add a card with a blank keyword (a separator, or text).
+
+        Parameters
+        ----------
+        value : str, optional
+        before, after : str, int or (str, int), optional
+        """
+        self.set("", value, before=before, after=after)
+
+    def copy(self, strip=False):
+        """A copy (cards are immutable, so it is cheap).
+
+        Parameters
+        ----------
+        strip : bool, optional
+            Drop the keywords that describe the data layout (see
+            :meth:`strip`).
+
+        Returns
+        -------
+        Header
+        """
+        header = Header(self)
+        if strip:
+            header.strip()
+        return header
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def strip(self):
+        """Remove the keywords that describe an HDU's data layout: SIMPLE,
+        XTENSION, BITPIX, NAXIS*, EXTEND, PCOUNT, GCOUNT, GROUPS and the
+        checksums."""
+        drop = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
+                "GCOUNT", "GROUPS", "CHECKSUM", "DATASUM"}
+        for pos in range(len(self._items) - 1, -1, -1):
+            name = self._keys[pos].upper()
+            if name in drop or (name.startswith("NAXIS") and name[5:].isdigit()):
+                self._delete(pos)
+
+    def clear(self):
+        """Remove all cards."""
+        self._items, self._keys, self._index = [], [], None
+
+    # -- checks and display -------------------------------------------------
+
+    def verify(self):
+        """Ways in which the header breaks the FITS rules.
+
+        Nothing is changed; problem cards stay as they are.
+
+        Returns
+        -------
+        list of str
+            One line per problem, naming the card (1-based position).
+        """
+        problems = []
+        for pos in range(len(self._items)):
+            for problem in self._card(pos).verify():
+                problems.append(f"card {pos + 1}: {problem}")
+        if self._end != _END:
+            problems.append("END card: columns 9-80 are not blank")
+        seen = {}
+        for name in self._keys:
+            if name not in COMMENTARY:
+                seen[name.upper()] = seen.get(name.upper(), 0) + 1
+        problems += [f"keyword {name!r} appears {count} times"
+                     for name, count in seen.items() if count > 1]
+        return problems
+
+    def __eq__(self, other):
+        if isinstance(other, Header):
+            return self.tostring() == other.tostring()
+        if _is_astropy_header(other):
+            return self.tostring() == other.tostring()
+        return NotImplemented
+
+    def __repr__(self):
+        return self.tostring(sep="\n", endcard=False, padding=False)
+
+    __str__ = tostring
+
+
+def _is_astropy_header(obj):
+    cls = type(obj)
+    return cls.__name__ == "Header" and cls.__module__.startswith("astropy.")
+
+
+def _as_buffer(data):
+    return data.encode("ascii") if isinstance(data, str) else data
+
+
+def _join_lines(data, sep, path):
+    """Fixed 80-character cards from a header saved one card a line."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data).decode("latin-1")
+    cards = []
+    for number, line in enumerate(data.split(sep), 1):
+        line = line.rstrip("\r\n")
+        if len(line) > CARD:
+            raise FitsFormatError(f"line {number} of the text header is longer "
+                                  "than 80 characters", path=path)
+        if line:
+            cards.append(f"{line:{CARD}}")
+    return "".join(cards)
+
+
+def as_header(obj):
+    """A fitsmill Header for whatever a caller passes as a header.
+
+    Every fitsmill function taking a header runs its argument through this.
+
+    Parameters
+    ----------
+    obj : Header, astropy.io.fits.Header, str, bytes, mapping or iterable
+        A fitsmill Header is returned as it is; an astropy Header is copied
+        losslessly; text or bytes are parsed; a mapping or iterable of
+        cards/tuples is turned into cards.
+
+    Returns
+    -------
+    Header
+    """
+    if isinstance(obj, Header):
+        return obj
+    if _is_astropy_header(obj):
+        return Header.from_astropy(obj)
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        return Header.fromstring(obj)
+    if hasattr(obj, "keys"):
+        header = Header()
+        header.update(obj)
+        return header
+    return Header(obj)

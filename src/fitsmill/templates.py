@@ -78,9 +78,9 @@ _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue",
 def transliterate(text, german=False):
     """Return ``text`` reduced to printable ASCII, as FITS headers need.
 
-    Accents are dropped (``"é"`` to ``"e"``), ligatures and a few symbols are
-    spelled out (``"ß"`` to ``"ss"``, ``"°"`` to ``" deg"``), anything left
-    over becomes ``"?"``.
+    Accents are dropped (``"é"`` to ``"e"``), ligatures, Greek letters and a
+    few symbols are spelled out (``"ß"`` to ``"ss"``, ``"α"`` to ``"alpha"``,
+    ``"°"`` to ``" deg"``), anything left over becomes ``"?"``.
 
     Parameters
     ----------
@@ -107,8 +107,18 @@ def transliterate(text, german=False):
         text = text.translate(_GERMAN)
     text = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
     return "".join(
-        ch if " " <= ch <= "~" else "?"
+        ch if " " <= ch <= "~" else _spelled(ch)
         for ch in text if not unicodedata.combining(ch))
+
+
+def _spelled(char):
+    """A Greek letter by name (star names: "alpha Ori"), else "?"."""
+    name = unicodedata.name(char, "")
+    for prefix, case in (("GREEK SMALL LETTER ", str.lower),
+                         ("GREEK CAPITAL LETTER ", str.capitalize)):
+        if name.startswith(prefix) and " " not in name[len(prefix):]:
+            return case(name[len(prefix):])
+    return "?"
 
 
 def _lookup_key(keyword):
@@ -161,7 +171,7 @@ class _Sources:
             elif keyword == "COMMENT":
                 self.comments.append(str(value))
             elif keyword == "":
-                if value and not str(value).strip().startswith("-----"):
+                if value and not str(value).strip().startswith("---"):
                     self.others.append(("", _plain(value), ""))
             elif _lookup_key(keyword) not in self.original:
                 self.original[_lookup_key(keyword)] = (keyword, value, comment)
@@ -335,23 +345,21 @@ def _resolve(template):
     return template_name(template) or "anonymous", template
 
 
-def _to_header(cards, history, comments, path_hint=""):
+def _to_header(cards, history, comments):
     """Build the Header; a card that cannot be made names its keyword."""
-    from fitsmill.header import Header
+    from fitsmill.header import Card, Header
 
-    header = Header()
+    made = []
     for keyword, value, comment in cards:
         try:
-            header.append((keyword, value, comment), end=True)
+            made.append(Card(keyword, value, comment))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"While constructing card {keyword}: {exc}") from None
-    for text in history:
-        header.append(("HISTORY", text), end=True)
+    made += [Card("HISTORY", text) for text in history]
     if comments:
-        header.append(("", ""), end=True)
-        for text in comments:
-            header.append(("COMMENT", text), end=True)
-    return header
+        made.append(Card())
+        made += [Card("COMMENT", text) for text in comments]
+    return Header(made)
 
 
 def make_header_from_template(template, originalHeader=None, **values):

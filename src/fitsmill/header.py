@@ -689,7 +689,7 @@ class Header:
             pos = len(self._items)
         else:
             pos = self._position(key) + (before is None)
-        self._insert(pos, card)
+        self.insert(pos, card)
 
     def update(self, *args, **kwargs):
         """Set keywords, in either of two forms.

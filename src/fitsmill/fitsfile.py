@@ -15,6 +15,7 @@ import os
 import re
 import stat
 
+from fitsmill._cards import find_end
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 BLOCK_SIZE = 2880
 CARD_SIZE = 80
 
-_END_KEY = b"END     "
+_GZIP_MAGIC = b"\x1f\x8b"
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 
@@ -95,17 +96,9 @@ def _padded(n):
 
 
 def _end_card_at(block):
-    """Offset of the END card in a 2880-byte block, or -1.
-
-    A card is END when its keyword field is exactly "END" and blanks; the
-    rest of the card is not looked at, as the standard lets readers do.
-    """
-    start = 0
-    while True:
-        pos = block.find(_END_KEY, start)
-        if pos < 0 or pos % CARD_SIZE == 0:
-            return pos
-        start = pos + 1
+    """Byte offset of the END card in ``block`` (whole cards), or -1."""
+    card = find_end(block)
+    return card * CARD_SIZE if card >= 0 else -1
 
 
 def _read_block(stream, base, blocks, path):
@@ -115,6 +108,9 @@ def _read_block(stream, base, blocks, path):
     offset = base + blocks * BLOCK_SIZE + len(block)
     if not block and not blocks:
         return b""
+    if not blocks and block.startswith(_GZIP_MAGIC):
+        raise FitsFormatError("gzip-compressed data, not a FITS header; "
+                              "decompress it first", path=path, offset=0)
     if blocks:
         what = "no END card before the end of the file"
     else:
@@ -133,7 +129,7 @@ def _read_header_bytes(stream, path, base, max_blocks, first):
         offset = base + len(chunks) * BLOCK_SIZE
         bad = _NOT_PRINTABLE.search(block)
         if not chunks and not block.startswith(first):
-            if block.startswith(b"\x1f\x8b"):
+            if block.startswith(_GZIP_MAGIC):
                 raise FitsFormatError("gzip-compressed data, not a FITS header; "
                                       "decompress it first", path=path, offset=offset)
             if bad is not None or first != b"XTENSION":
@@ -199,12 +195,7 @@ def read_header_bytes(stream, path=None, max_blocks=None):
 
 def _parse(header_bytes, path, offset):
     from fitsmill.header import Header
-    try:
-        return Header.fromstring(header_bytes)
-    except FitsFormatError as exc:
-        raise FitsFormatError(
-            exc.reason, path=path,
-            offset=None if exc.offset is None else offset + exc.offset) from None
+    return Header.fromstring(header_bytes, path=path, offset=offset)
 
 
 def _int_card(header, key, default, path, offset):
@@ -277,14 +268,41 @@ def _scan(stream, path, file_size):
         header = _parse(raw, path, offset)
         info = HDUInfo(index, header, raw, offset,
                        data_size(header, path, offset))
-        end = info.data_offset + info.data_size
-        if end > file_size:
-            raise FitsFormatError(
-                f"truncated: HDU {index} needs {end} bytes, the file has "
-                f"{file_size}", path=path, offset=file_size)
+        _check_complete(info, file_size, path)
         yield info
         offset = info.end_offset
         index += 1
+
+
+def _primary(stream, path, size):
+    """HDUInfo of the primary HDU: the fast path that reads one header."""
+    stream.seek(0)
+    raw = _read_header_bytes(stream, path, 0, None, b"SIMPLE  =")
+    if not raw:
+        raise FitsFormatError("empty file, no FITS header", path=path, offset=0)
+    header = _parse(raw, path, 0)
+    info = HDUInfo(0, header, raw, 0, data_size(header, path, 0))
+    _check_complete(info, size, path)
+    return info
+
+
+def _check_complete(info, size, path):
+    end = info.data_offset + info.data_size
+    if end > size:
+        raise FitsFormatError(
+            f"truncated: HDU {info.index} needs {end} bytes, the file has {size}",
+            path=path, offset=size)
+
+
+def _size(stream):
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass
+    here = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return size
 
 
 def _open_binary(source):
@@ -297,7 +315,7 @@ def _is_gzip(stream):
     stream.seek(0)
     magic = stream.read(2)
     stream.seek(0)
-    return magic == b"\x1f\x8b"
+    return magic == _GZIP_MAGIC
 
 
 def iter_hdus(source):
@@ -327,9 +345,7 @@ def iter_hdus(source):
         if _is_gzip(stream):
             raise FitsFormatError(
                 "gzip-compressed; decompress it to scan its HDUs", path=path, offset=0)
-        size = os.fstat(stream.fileno()).st_size if hasattr(stream, "fileno") \
-            else stream.seek(0, io.SEEK_END)
-        yield from _scan(stream, path, size)
+        yield from _scan(stream, path, _size(stream))
     finally:
         if owned:
             stream.close()
@@ -384,9 +400,7 @@ def read_header(source, ext=0):
         stream, owned = _open_binary(source)
         path = os.fspath(source) if owned else getattr(stream, "name", None)
         try:
-            base = _stream_base(stream)
-            raw = read_header_bytes(stream, path)
-            return _parse(raw, path, base)
+            return _primary(stream, path, _size(stream)).header
         finally:
             if owned:
                 stream.close()
@@ -600,7 +614,8 @@ def _temp_name(path):
                                    f"{os.urandom(4).hex()}.tmp")
 
 
-def _fsync_dir(directory):
+def fsync_directory(directory):
+    """Flush a directory's entries (a rename in it) to disk."""
     dfd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dfd)
@@ -636,13 +651,13 @@ def _rewrite(fd, path, st, offset, old_size, new_bytes, tmp, fsync):
     finally:
         os.close(tfd)
     if fsync:
-        _fsync_dir(os.path.dirname(path))
+        fsync_directory(os.path.dirname(path))
 
 
-def _log_for(undo, fsync):
+def _log_for(undo):
     if undo is True:
         from fitsmill.undolog import current_log
-        return current_log(fsync=fsync)
+        return current_log()
     return undo or None
 
 
@@ -650,10 +665,10 @@ def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
     """Put ``new_bytes`` where ``old_bytes`` are; returns what was done."""
     if new_bytes == old_bytes:
         return "unchanged"
-    log = _log_for(undo, fsync)
+    log = _log_for(undo)
     if len(new_bytes) == len(old_bytes):
-        seq = log.begin(path, offset, old_bytes, new_bytes, st, "in place") \
-            if log else None
+        seq = log.begin(path, offset, old_bytes, new_bytes, st, "in place",
+                        fsync=fsync) if log else None
         _pwrite_all(fd, new_bytes, offset)
         if fsync:
             os.fdatasync(fd)
@@ -661,8 +676,8 @@ def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
             log.done(seq, os.fstat(fd))
         return "in place"
     tmp = _temp_name(path)
-    seq = log.begin(path, offset, old_bytes, new_bytes, st, "rewrite", tmp) \
-        if log else None
+    seq = log.begin(path, offset, old_bytes, new_bytes, st, "rewrite", tmp,
+                    fsync=fsync) if log else None
     _rewrite(fd, path, st, offset, len(old_bytes), new_bytes, tmp, fsync)
     if log:
         log.done(seq, os.stat(path))
@@ -681,16 +696,7 @@ def _locate(fd, path, size, ext):
         raise FitsmillError(f"{path}: gzip-compressed files cannot be edited in "
                             "place; decompress the file first")
     if ext == 0:
-        raw = _read_header_bytes(stream, path, 0, None, b"SIMPLE  =")
-        if not raw:
-            raise FitsFormatError("empty file, no FITS header", path=path, offset=0)
-        header = _parse(raw, path, 0)
-        info = HDUInfo(0, header, raw, 0, data_size(header, path, 0))
-        if info.data_offset + info.data_size > size:
-            raise FitsFormatError(
-                f"truncated: HDU 0 needs {info.data_offset + info.data_size} "
-                f"bytes, the file has {size}", path=path, offset=size)
-        return info
+        return _primary(stream, path, size)
     for info in _scan(stream, path, size):
         if _matches(info, ext):
             return info

@@ -32,6 +32,7 @@ import os
 import time
 
 from fitsmill.errors import FitsmillError
+from fitsmill.fitsfile import fsync_directory, write_header_bytes
 
 __all__ = ["UndoLog", "default_undo_dir", "current_log", "list_logs",
            "recover", "undo", "identity", "Outcome"]
@@ -56,14 +57,6 @@ def _digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class UndoLog:
     """One run's undo log, opened for appending.
 
@@ -80,6 +73,7 @@ class UndoLog:
     def __init__(self, directory=None, fsync=True):
         directory = os.fspath(directory or default_undo_dir())
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.directory = directory
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         base = os.path.join(directory, f"{stamp}-{os.getpid()}")
         suffix = 0
@@ -96,17 +90,18 @@ class UndoLog:
         self._seq = 0
         self._pid = os.getpid()
         if fsync:
-            _fsync_dir(directory)
+            fsync_directory(directory)
 
     def _append(self, record, sync):
         if self._fd is None:
             raise FitsmillError(f"{self.path}: undo log is closed")
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
         os.write(self._fd, line)
-        if sync and self.fsync:
+        if sync:
             os.fdatasync(self._fd)
 
-    def begin(self, path, offset, old_bytes, new_bytes, st, how, tmp=None):
+    def begin(self, path, offset, old_bytes, new_bytes, st, how, tmp=None,
+              fsync=None):
         """Record a write that is about to happen; return its sequence number.
 
         Parameters
@@ -122,13 +117,16 @@ class UndoLog:
         how : {"in place", "rewrite"}
         tmp : str, optional
             The temporary file a rewrite creates.
+        fsync : bool, optional
+            Override the log's own fsync setting for this record.
         """
         self._seq += 1
         self._append({"op": "begin", "seq": self._seq, "path": path,
                       "offset": offset, "how": how, "tmp": tmp,
                       "old": old_bytes.decode("latin-1"),
                       "new_size": len(new_bytes), "new_sha256": _digest(new_bytes),
-                      "id": identity(st)}, sync=True)
+                      "id": identity(st)},
+                     sync=self.fsync if fsync is None else fsync)
         return self._seq
 
     def done(self, seq, st):
@@ -153,14 +151,17 @@ class UndoLog:
 _CURRENT = {}
 
 
-def current_log(fsync=True):
+def current_log():
     """The undo log of this process, created on first use.
 
-    One log per process (workers of a pool get their own), closed at exit.
+    One log per process (workers of a pool get their own), closed at exit;
+    a new one is started when the configured directory changes.
     """
     log = _CURRENT.get("log")
-    if log is None or log._pid != os.getpid() or log._fd is None:
-        log = UndoLog(fsync=fsync)
+    directory = default_undo_dir()
+    if log is None or log._pid != os.getpid() or log._fd is None or \
+            log.directory != directory:
+        log = UndoLog(directory)
         _CURRENT["log"] = log
         atexit.register(log.close)
     return log
@@ -358,8 +359,6 @@ def undo(log_path, force=False, fsync=True, undo_log=None):
     -------
     list of Outcome
     """
-    from fitsmill.fitsfile import write_header_bytes
-
     lock = _locked_log(log_path)
     if lock is None:
         raise FitsmillError(f"{log_path}: the run is still in progress")
@@ -376,7 +375,7 @@ def undo(log_path, force=False, fsync=True, undo_log=None):
             undo_log = UndoLog(os.path.dirname(log_path), fsync=fsync)
         for entry in sorted(todo, key=lambda e: e["seq"], reverse=True):
             outcome = _undo_entry(entry, entry["path"] in seen, force, fsync,
-                                  undo_log, write_header_bytes)
+                                  undo_log)
             seen.add(entry["path"])
             outcomes.append(outcome)
             if outcome.action == "undone":
@@ -388,8 +387,7 @@ def undo(log_path, force=False, fsync=True, undo_log=None):
     return outcomes
 
 
-def _undo_entry(entry, later_edit_undone, force, fsync, undo_log,
-                write_header_bytes):
+def _undo_entry(entry, later_edit_undone, force, fsync, undo_log):
     path = entry["path"]
     old = entry["old"].encode("latin-1")
     try:

@@ -200,3 +200,109 @@ def test_bad_convention_and_1d():
     h = fits.Header({"SIMPLE": True, "BITPIX": 16, "NAXIS": 1, "NAXIS1": 10})
     with pytest.raises(ValueError, match="NAXIS = 1"):
         shrink_header(h, 2)
+
+
+# ------------------------------------------------------------ shrunk files
+
+from fitsmill.shrink import iterScaledBytes, shrink_fits  # noqa: E402
+
+
+def _block_mean(values, factor):
+    """Plain-NumPy reference: mean of the finite pixels of each block, edge
+    blocks using the pixels present, NaN for blocks without any."""
+    h, w = values.shape
+    ph, pw = -h % factor, -w % factor
+    padded = np.pad(values.astype(np.float64), ((0, ph), (0, pw)), constant_values=np.nan)
+    blocks = padded.reshape((h + ph) // factor, factor, (w + pw) // factor, factor)
+    valid = np.isfinite(blocks)
+    total = np.where(valid, blocks, 0.0).sum(axis=(1, 3))
+    count = valid.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _plate(tmp_path, shape=(203, 157)):
+    rng = np.random.default_rng(5)
+    raw = rng.integers(-32000, 32000, shape, dtype=np.int16)
+    raw[10:14, 20:30] = -32768  # BLANK
+    hdu = fits.PrimaryHDU(raw)
+    hdu.header.update(_sip(_base(shape[1], shape[0])))
+    hdu.header["BITPIX"] = 16
+    hdu.header.update(BZERO=32768, BSCALE=1.0, BLANK=-32768, OBJECT="plate")
+    path = tmp_path / "plate.fits"
+    hdu.writeto(path)
+    values = raw.astype(np.float64) + 32768
+    values[raw == -32768] = np.nan
+    return path, values
+
+
+@pytest.mark.parametrize("factor", [1, 4, 10])
+def test_shrink_fits_pixels_wcs_and_validity(tmp_path, factor):
+    src, values = _plate(tmp_path)
+    dest = tmp_path / "out" / "small.fits"
+    assert shrink_fits(src, dest, factor) == str(dest)
+    fitsverify(dest)
+    with fits.open(dest) as hdus:
+        assert len(hdus) == 1 and hdus[0].header["BITPIX"] == -32
+        data = hdus[0].data
+        expected = _block_mean(values, factor)
+        assert data.shape == expected.shape
+        assert np.allclose(data, expected, rtol=1e-6, equal_nan=True)
+        assert hdus[0].header["OBJECT"] == "plate"
+        new = hdus[0].header
+    old = fits.getheader(src)
+    assert _max_offset_in_shrunk_pixels(old, new, factor) < 0.1
+    assert dest.stat().st_size % 2880 == 0
+
+
+def test_iter_scaled_bytes_is_the_file_and_takes_extra_cards(tmp_path):
+    src, _ = _plate(tmp_path)
+    chunks = list(iterScaledBytes(str(src), 8, {"ORIGIN": ("test", "who made it")}))
+    blob = b"".join(chunks)
+    assert len(chunks[0]) % 2880 == 0 and len(blob) % 2880 == 0
+    assert len(chunks) == 1 + 26 + 1  # header, ceil(203/8) rows, padding
+    path = tmp_path / "stream.fits"
+    path.write_bytes(blob)
+    fitsverify(path)
+    assert fits.getheader(path)["ORIGIN"] == "test"
+    shrink_fits(src, tmp_path / "file.fits", 8, extra_cards={"ORIGIN": ("test", "who made it")})
+    # Only the SIMPLE comment carries a time stamp.
+    a, b = fits.getheader(path), fits.getheader(tmp_path / "file.fits")
+    assert [c.image for c in a.cards if c.keyword != "SIMPLE"] == \
+        [c.image for c in b.cards if c.keyword != "SIMPLE"]
+    assert np.array_equal(fits.getdata(path), fits.getdata(tmp_path / "file.fits"))
+
+
+def test_shrink_extension_cube_plane(tmp_path):
+    cube = np.arange(3 * 20 * 30, dtype=np.float32).reshape(3, 20, 30)
+    cube[1, :4, :4] = np.nan
+    img = fits.ImageHDU(cube, name="SCI")
+    img.header.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRPIX1=15.0, CRPIX2=10.0,
+                      CDELT1=-0.01, CDELT2=0.01, CRVAL1=10.0, CRVAL2=10.0)
+    fits.HDUList([fits.PrimaryHDU(), img]).writeto(tmp_path / "cube.fits")
+    shrink_fits(tmp_path / "cube.fits", tmp_path / "s.fits", 4, ext="SCI", plane=1)
+    fitsverify(tmp_path / "s.fits")
+    data = fits.getdata(tmp_path / "s.fits")
+    assert np.isnan(data[0, 0])
+    assert np.allclose(data, _block_mean(cube[1], 4), equal_nan=True)
+
+
+def test_shrink_tile_compressed(tmp_path):
+    raw = np.random.default_rng(2).integers(0, 5000, (64, 48)).astype(np.int16)
+    comp = fits.CompImageHDU(raw, compression_type="RICE_1")
+    comp.header.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRPIX1=24.0, CRPIX2=32.0,
+                       CD1_1=-1e-3, CD2_2=1e-3, CD1_2=0.0, CD2_1=0.0,
+                       CRVAL1=1.0, CRVAL2=2.0)
+    fits.HDUList([fits.PrimaryHDU(), comp]).writeto(tmp_path / "c.fits.fz")
+    shrink_fits(tmp_path / "c.fits.fz", tmp_path / "s.fits", 4)
+    fitsverify(tmp_path / "s.fits")
+    hdr = fits.getheader(tmp_path / "s.fits")
+    assert "ZIMAGE" not in hdr and hdr["NAXIS1"] == 12 and hdr["CD1_1"] == -4e-3
+    assert np.allclose(fits.getdata(tmp_path / "s.fits"), _block_mean(raw, 4))
+
+
+def test_failed_shrink_leaves_nothing(tmp_path):
+    src, _ = _plate(tmp_path)
+    with pytest.raises(KeyError):
+        shrink_fits(src, tmp_path / "s.fits", 2, ext=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plate.fits"]

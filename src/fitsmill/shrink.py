@@ -193,10 +193,30 @@ def shrinkWCSHeader(oldHeader, factor, convention="centre"):
 
 
 def _image_hdu(path, ext):
-    """(header, ext index) of the image HDU the streaming reader uses."""
-    from fitsmill.scaledrows import resolve_image_hdu
+    """(header, HDU index) of the image the streaming reader shrinks.
 
-    return resolve_image_hdu(path, ext)
+    The same choice as :func:`fitsmill.scaledrows.iter_scaled_rows`:
+    ``ext`` by index or EXTNAME, else the first HDU holding image data.  A
+    tile-compressed image's header is the one of the image it stores.
+    """
+    from fitsmill.fitsfile import find_hdu, iter_hdus
+    from fitsmill.header import Header
+
+    if ext is not None:
+        info = find_hdu(path, ext)
+    else:
+        info = next((i for i in iter_hdus(path)
+                     if i.header.get("ZIMAGE") is True
+                     or (i.data_size > 0 and (i.index == 0 or i.xtension == "IMAGE"))),
+                    None)
+        if info is None:
+            raise ValueError(f"{path}: no HDU with image data")
+    if info.header.get("ZIMAGE") is True:
+        from astropy.io import fits
+
+        with fits.open(path) as hdus:
+            return Header.from_astropy(hdus[info.index].header), info.index
+    return info.header, info.index
 
 
 def iterScaledBytes(inFileName, factor, extraCards={}, *, ext=None, plane=0,
@@ -227,12 +247,10 @@ def iterScaledBytes(inFileName, factor, extraCards={}, *, ext=None, plane=0,
         The header (a multiple of 2880 bytes), then one chunk per image
         row (FITS order), then the padding.
     """
-    from fitsmill.header import Header
     from fitsmill.scaledrows import iter_scaled_rows
 
     header, index = _image_hdu(inFileName, ext)
-    new = shrink_header(Header.from_astropy(header) if not isinstance(header, Header)
-                        else header, factor, convention=convention)
+    new = shrink_header(header, factor, convention=convention)
     for key, value in extraCards.items():
         new[key] = value
     width, height = int(new["NAXIS1"]), int(new["NAXIS2"])

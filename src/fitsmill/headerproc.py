@@ -1,0 +1,395 @@
+"""Header surgery processors: ImmediateHeaderProcessor and HeaderProcessor.
+
+:class:`ImmediateHeaderProcessor` edits each primary header in place
+(``_changeHeader``) and writes it back at once.
+
+:class:`HeaderProcessor` works in two steps, as in DaCHS: it computes the new
+header of every file into a cache beside it (``<file>.hdr``: a valid,
+data-less FITS header) and, with ``--apply``, writes the cached headers into
+the files.  The cards that describe the data (:attr:`~HeaderProcessor.keepKeys`
+plus every NAXISn, BLANK, PCOUNT, GCOUNT, XTENSION) always come from the file
+itself.  Headers are written by :func:`fitsmill.fitsfile.write_header`: in
+place when they fit, data bytes untouched.
+
+Options (on top of the FileProcessor ones):
+
+``--reprocess``
+    recompute caches that exist (after fixing a bug in ``_getHeader``);
+``--no-compute``
+    use existing caches only; files without one are counted and listed;
+``--apply``
+    write the cached headers into the files;
+``--reheader``
+    write even where ``_isProcessed(srcName)`` says the file is done.
+
+A cache older than its file (the file changed after the cache was computed
+or last applied) is *stale*: it is not applied, and it is listed in the
+summary and classified ``"stale cache"`` by ``--report``; ``--reprocess``
+recomputes it.  Applying a cache sets the cache's modification time to the
+file's, so a cache is stale only when something else changed the file.
+
+Several processors on one dataset need distinct :attr:`headerExt` values so
+their caches do not overwrite each other.  Run each one's compute and
+``--apply`` before the next one computes, so that every processor starts from
+the header its predecessors left (its cache would otherwise be stale, and
+applying it would drop their cards).
+"""
+
+import os
+import re
+import sys
+
+from fitsmill import fitsfile
+from fitsmill.errors import CannotComputeHeader
+from fitsmill.header import Header, as_header
+from fitsmill.processor import FileProcessor
+from fitsmill.sortheaders import sort_headers, sortHeaders, structural_sequence
+
+__all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
+           "sortHeaders", "DATA_KEYS", "cache_status"]
+
+#: Cards describing the data: they always come from the file on apply and
+#: are removed from a new header when the file lacks them.
+DATA_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND",
+                       "BZERO", "BSCALE", "BLANK", "PCOUNT", "GCOUNT",
+                       "XTENSION"))
+
+_NAXISN = re.compile(r"NAXIS[1-9][0-9]{0,2}")
+
+# Keywords a primary header (the cache file) must not have.
+_NOT_PRIMARY = frozenset(("XTENSION", "PCOUNT", "GCOUNT"))
+
+
+def _add_fsync_option(parser):
+    parser.add_option("--no-fsync", help="do not flush each written file to"
+                      " disk before going on (faster; a crash may lose the"
+                      " latest changes)", action="store_true", dest="noFsync",
+                      default=False)
+
+
+def _fsync(opts):
+    return not getattr(opts, "noFsync", False)
+
+
+def _stat_mtime(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def cache_status(source, cache_path):
+    """Say whether a cached header is usable.
+
+    Parameters
+    ----------
+    source, cache_path : str
+        The FITS file and its cache.
+
+    Returns
+    -------
+    str
+        ``"missing"``, ``"stale"`` (the file is newer than the cache) or
+        ``"ok"``.
+    """
+    cached = _stat_mtime(cache_path)
+    if cached is None:
+        return "missing"
+    return "stale" if os.stat(source).st_mtime_ns > cached else "ok"
+
+
+class ImmediateHeaderProcessor(FileProcessor):
+    """Edit primary headers in place, one file at a time.
+
+    Override :meth:`_changeHeader` (and, to skip files already done,
+    :meth:`_isProcessed`).  The header is a :class:`fitsmill.header.Header`,
+    which also has pyfits's ``update(key, value, comment, before=, after=)``
+    and ``has_key``.  It is written back only when it changed.
+    """
+
+    @staticmethod
+    def addOptions(parser):
+        """Add ``--reprocess`` and ``--no-fsync`` to the FileProcessor options."""
+        FileProcessor.addOptions(parser)
+        parser.add_option("--reprocess", help="change headers even of files"
+                          " that _isProcessed says are done", action="store_true",
+                          dest="reProcess", default=False)
+        _add_fsync_option(parser)
+
+    def _isProcessed(self, srcName, hdr):
+        """Return True when ``srcName`` (with header ``hdr``) needs no change.
+
+        The default is False: every file is processed.
+        """
+        return False
+
+    def _changeHeader(self, srcName, hdr):
+        """Change ``hdr``, the primary header of ``srcName``, in place."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override _changeHeader(srcName, hdr)")
+
+    def process(self, srcName):
+        """Read, change and write back the primary header of ``srcName``.
+
+        Returns
+        -------
+        str or None
+            None when ``_isProcessed`` said done, else what
+            :func:`fitsmill.fitsfile.write_header` did (``"unchanged"``,
+            ``"in place"``, ``"rewritten"``).
+        """
+        hdr = self.getPrimaryHeader(srcName)
+        if not self.opts.reProcess and self._isProcessed(srcName, hdr):
+            return None
+        self._changeHeader(srcName, hdr)
+        return fitsfile.write_header(srcName, hdr, fsync=_fsync(self.opts))
+
+
+class HeaderProcessor(FileProcessor):
+    """Compute new primary headers into caches, then apply them.
+
+    Override :meth:`_mungeHeader` (gets the file's header, returns the new
+    one) or :meth:`_getHeader` (gets the file name), and usually
+    :meth:`_isProcessed`.  Returning None, or raising
+    :class:`~fitsmill.errors.CannotComputeHeader`, marks the file as failed
+    with a reason.
+
+    Attributes
+    ----------
+    headerExt : str
+        Suffix of the cache files, ``".hdr"``.  Give every processor that
+        works on the same files its own.
+    keepKeys : set of str
+        Cards always taken from the file when a cached header is applied
+        (besides :data:`DATA_KEYS` and NAXISn).  Extend it per instance:
+        ``self.keepKeys = self.keepKeys | {"EXPTIME"}``.
+    cardSequence : list or None
+        Passed to :func:`sort_headers`: cards placed right after the
+        structural ones.
+    missingCaches, staleCaches : list of str
+        After a run: files skipped for want of a cache (``--no-compute``)
+        or because their cache is older than the file.
+    """
+
+    headerExt = ".hdr"
+    maxHeaderBlocks = 40
+    cardSequence = None
+    keepKeys = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND",
+                "BZERO", "BSCALE"}
+
+    @staticmethod
+    def addOptions(parser):
+        """Add ``--reprocess``, ``--no-compute``, ``--apply``, ``--reheader``
+        and ``--no-fsync``."""
+        FileProcessor.addOptions(parser)
+        parser.add_option("--reprocess", help="recompute cached headers that"
+                          " exist", action="store_true", dest="reProcess",
+                          default=False)
+        parser.add_option("--no-compute", help="only use cached headers, never"
+                          " compute new ones", action="store_false",
+                          dest="compute", default=True)
+        parser.add_option("--apply", help="write cached headers into the files",
+                          action="store_true", dest="applyHeaders", default=False)
+        parser.add_option("--reheader", help="write headers even into files that"
+                          " _isProcessed says are done", action="store_true",
+                          dest="reHeader", default=False)
+        _add_fsync_option(parser)
+
+    # ------------------------------------------------------------- hooks
+
+    def _isProcessed(self, srcName):
+        """Return True when ``srcName`` already has its new header.
+
+        Such files are skipped unless ``--reprocess`` or ``--reheader`` is
+        given.  The default is False.
+        """
+        return False
+
+    def _mungeHeader(self, srcName, hdr):
+        """Return the new header of ``srcName`` made from its header ``hdr``.
+
+        The default returns ``hdr`` unchanged.
+        """
+        return hdr
+
+    def _getHeader(self, srcName):
+        """Return the complete new header of ``srcName``."""
+        return self._mungeHeader(srcName, self.getPrimaryHeader(srcName))
+
+    def commentFilter(self, value):
+        """Return True to keep a COMMENT card with text ``value``."""
+        return True
+
+    def historyFilter(self, value):
+        """Return True to keep a HISTORY card with text ``value``."""
+        return True
+
+    # ------------------------------------------------------------- caches
+
+    def cachePath(self, srcName):
+        """The cache file of ``srcName``."""
+        return os.fspath(srcName) + self.headerExt
+
+    def _readCache(self, srcName):
+        """The cached header of ``srcName``, or None when there is none."""
+        try:
+            return fitsfile.read_header(self.cachePath(srcName))
+        except FileNotFoundError:
+            return None
+
+    def _sorted(self, hdr):
+        return sort_headers(hdr, self.commentFilter, self.historyFilter,
+                            self.cardSequence)
+
+    def _writeCache(self, srcName, hdr):
+        """Write ``hdr`` as the cache of ``srcName``: a data-less FITS header.
+
+        BITPIX becomes 8, NAXIS 0; NAXISn and the extension keywords
+        (XTENSION, PCOUNT, GCOUNT) go, so the cache is a valid primary
+        header (they come back from the file on apply).  The file is
+        replaced atomically.
+
+        Returns
+        -------
+        Header
+            The header as cached.
+        """
+        from fitsmill.atomic import atomic_write
+
+        hdr = as_header(hdr).copy()
+        for keyword in {kw for kw in hdr.keys()
+                        if _NAXISN.fullmatch(kw) or kw in _NOT_PRIMARY}:
+            del hdr[keyword]
+        if "SIMPLE" not in hdr:
+            hdr.insert(0, ("SIMPLE", True, "file conforms to FITS standard"))
+        hdr["BITPIX"] = 8
+        hdr["NAXIS"] = 0
+        cache = self._sorted(hdr)
+        atomic_write(self.cachePath(srcName), cache.tobytes(),
+                     fsync=_fsync(self.opts))
+        return cache
+
+    def _makeCache(self, srcName):
+        """Compute the header of ``srcName`` and cache it.
+
+        Returns
+        -------
+        Header or None
+            The cached header; None with ``--no-compute``.
+        """
+        if not self.opts.compute:
+            return None
+        if getattr(self.opts, "beVerbose", False):
+            print(f"Now computing for {srcName}", file=sys.stderr)
+        hdr = self._getHeader(srcName)
+        if hdr is None:
+            raise CannotComputeHeader(f"{type(self).__name__}._getHeader"
+                                      " returned None")
+        return self._writeCache(srcName, hdr)
+
+    # ------------------------------------------------------------- apply
+
+    def _fixHeaderDataKeys(self, srcName, hdr):
+        """Return ``hdr`` with its data-describing cards from the file.
+
+        The file's cards for :attr:`keepKeys`, :data:`DATA_KEYS` and every
+        NAXISn replace those of ``hdr`` (byte for byte) or are added; the
+        :data:`DATA_KEYS` and NAXISn cards the file lacks are removed.
+
+        Returns
+        -------
+        Header
+            A new header; ``hdr`` is not changed.
+        """
+        keep = self.keepKeys | DATA_KEYS
+        from_file = {}
+        for card in self.getPrimaryHeader(srcName).cards:
+            keyword = card.keyword
+            if keyword in keep or _NAXISN.fullmatch(keyword):
+                from_file.setdefault(keyword, card)
+        cards = []
+        for card in as_header(hdr).cards:
+            keyword = card.keyword
+            if keyword in from_file:
+                cards.append(from_file.pop(keyword))
+            elif keyword not in DATA_KEYS and not _NAXISN.fullmatch(keyword):
+                cards.append(card)
+        cards.extend(from_file.values())
+        return Header(cards)
+
+    def _writeHeader(self, srcName, hdr):
+        """Write the cached header ``hdr`` into ``srcName``.
+
+        Returns
+        -------
+        str
+            What :func:`fitsmill.fitsfile.write_header` did.
+        """
+        new = self._sorted(self._fixHeaderDataKeys(srcName, hdr))
+        result = fitsfile.write_header(srcName, new, fsync=_fsync(self.opts))
+        # The cache now matches the file: only a later change of the file
+        # makes it stale.
+        st = os.stat(srcName)
+        os.utime(self.cachePath(srcName), ns=(st.st_atime_ns, st.st_mtime_ns))
+        return result
+
+    # ------------------------------------------------------------- flow
+
+    def classify(self, srcName):
+        """``--report`` label: "processed", "stale cache", "cached" or
+        "no cache"."""
+        if self._isProcessed(srcName):
+            return "processed"
+        return {"ok": "cached", "stale": "stale cache",
+                "missing": "no cache"}[cache_status(srcName, self.cachePath(srcName))]
+
+    def process(self, srcName):
+        """Compute, cache and (with ``--apply``) apply the header of a file.
+
+        Returns
+        -------
+        str or None
+            ``"no cache"`` (``--no-compute`` and none there), ``"stale
+            cache"`` (not applied), what the write did with ``--apply``, or
+            None.
+        """
+        opts = self.opts
+        if not (opts.reProcess or opts.reHeader) and self._isProcessed(srcName):
+            return None
+        cache = None
+        status = cache_status(srcName, self.cachePath(srcName))
+        if status == "missing" or opts.reProcess:
+            cache = self._makeCache(srcName)
+            if cache is not None:
+                status = "ok"
+        if status != "ok":
+            return f"{status} cache" if status == "stale" else "no cache"
+        if not opts.applyHeaders:
+            return None
+        if opts.reHeader or not self._isProcessed(srcName):
+            if cache is None:
+                cache = self._readCache(srcName)
+            return self._writeHeader(srcName, cache)
+        return None
+
+    def collectResult(self, srcName, result):
+        """Note files without a usable cache; see :attr:`missingCaches`."""
+        super().collectResult(srcName, result)
+        if result == "no cache":
+            self.missingCaches.append(srcName)
+        elif result == "stale cache":
+            self.staleCaches.append(srcName)
+
+    def processAll(self):
+        """Run as FileProcessor does, then list the files left without a
+        usable cache (before procmain's summary)."""
+        self.missingCaches, self.staleCaches = [], []
+        result = super().processAll()
+        for names, what in ((self.missingCaches, "had no cached header"
+                             " (--no-compute)"),
+                            (self.staleCaches, "have a cached header older than"
+                             " the file (not applied; --reprocess recomputes)")):
+            if names:
+                print(f"{len(names)} files {what}:")
+                print("".join(f"  {name}\n" for name in names), end="")
+        return result

@@ -173,6 +173,10 @@ class _WorkerSide:
         before = gather.snapshot(proc.gatherableState())
         outcomes = [call_one(func, ident) for ident in idents]
         changes = gather.diff(before, proc.gatherableState())
+        # Long-lived workers would otherwise hold a processor's prints back
+        # until they exit.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
         try:
             return pickle.dumps((outcomes, changes), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 -- find and replace what cannot travel
@@ -265,12 +269,13 @@ def _consume_in_order(futures, chunks, completed, collector):
 
 
 def _stop_pool(executor):
-    executor.shutdown(wait=False, cancel_futures=True)
     # ProcessPoolExecutor has no public way to stop running tasks; a worker
     # busy on a long file would otherwise keep the interpreter alive.
-    for proc in list(getattr(executor, "_processes", {}).values()):
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
         proc.terminate()
-    for proc in list(getattr(executor, "_processes", {}).values()):
+    for proc in workers:
         proc.join(5)
 
 
@@ -310,7 +315,7 @@ def run_dask(proc, idents, collector, report_mode, address, n_workers):
     cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                               processes=True, dashboard_address=None,
+                               processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     else:

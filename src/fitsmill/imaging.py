@@ -156,9 +156,10 @@ def apply_stretch(x, stretch="linear", gamma=0.25, a=None, out=None):
         Values in ``[0, 1]``; NaN stays NaN.
     stretch : {"linear", "sqrt", "power", "log", "asinh", "histeq"}
         ``x``; ``sqrt(x)``; ``x**gamma``; ``log(a*x + 1)/log(a + 1)``;
-        ``asinh(x/a)/asinh(1/a)``; or histogram equalisation, mapping a
-        value to the fraction of finite values (quantised to 1/65535) that
-        are not above it.
+        ``asinh(x/a)/asinh(1/a)``; or histogram equalisation: with values
+        quantised to 1/65535, ``(C(x) - C(min)) / (N - C(min))`` where
+        ``C(x)`` counts the finite values not above ``x`` and ``N`` all
+        finite values (a constant input maps to 0).
     gamma : float
         Exponent of ``"power"``.
     a : float, optional
@@ -214,10 +215,11 @@ def _histeq(w):
     np.copyto(levels, w, where=valid, casting="unsafe")
     counts = np.bincount(levels[valid].ravel(), minlength=_HISTEQ_LEVELS)
     cdf = np.cumsum(counts, dtype=np.float64)
-    total = cdf[-1]
-    if total == 0:
-        return
-    table = (cdf / total).astype(w.dtype)
+    # The classic form: the darkest level maps to 0, the brightest to 1,
+    # and a picture with a single level (constant image) stays black.
+    darkest = cdf[np.flatnonzero(counts)[0]] if cdf[-1] else 0.0
+    span = cdf[-1] - darkest
+    table = np.zeros(cdf.shape, w.dtype) if span == 0 else ((cdf - darkest) / span).astype(w.dtype)
     np.copyto(w, table[levels], where=valid)
 
 

@@ -105,8 +105,9 @@ def write_raw_image(path, raw, cards=(), extension=None):
         Write an empty primary and the image as an IMAGE extension with
         this EXTNAME.
     """
-    bitpix = {v: k for k, v in RAW_DTYPES.items()}[np.dtype(raw.dtype).newbyteorder(">").str]
-    data = np.ascontiguousarray(raw, dtype=np.dtype(raw.dtype).newbyteorder(">"))
+    big = np.dtype(raw.dtype).newbyteorder(">")
+    bitpix = next(b for b, d in RAW_DTYPES.items() if np.dtype(d) == big)
+    data = np.ascontiguousarray(raw, dtype=big)
     header = fits.Header()
     if extension is None:
         header["SIMPLE"] = True

@@ -41,7 +41,8 @@ from fitsmill.template_items import ExtraCards, Fixed, Matching, Numbered, separ
 
 __all__ = [
     "make_header_from_template", "update_templated_header", "register_template",
-    "get_template", "template_name", "transliterate", "STAMP_PREFIX",
+    "get_template", "template_name", "template_keyword", "transliterate",
+    "STAMP_PREFIX",
     "Fixed", "Numbered", "Matching", "ExtraCards", "separator",
     "MINIMAL_IMAGE_TEMPLATE", "WCS_TEMPLATE", "WFPDB_TEMPLATE", "PLATE_TEMPLATE",
     "PLATE_TEMPLATE_2014", "PLATE_KEYWORDS_2014_TO_CURRENT",
@@ -336,6 +337,44 @@ def _item_keyword(item):
         return None
     keyword = item[0] if isinstance(item, tuple) else item.keyword
     return None if keyword in _COMMENTARY else keyword
+
+
+def template_keyword(template, keyword):
+    """The keyword ``template`` places for a value given as ``keyword``.
+
+    Parameters
+    ----------
+    template : list or str
+        A template or a registered name.
+    keyword : str
+        A keyword in either spelling (``DATE_OBS`` or ``DATE-OBS``), any case.
+
+    Returns
+    -------
+    str or None
+        The template's spelling (``"DATE-OBS"``), or None when the template
+        has no place for it (the value would go among the extra cards).
+
+    Examples
+    --------
+    >>> template_keyword("plate", "exptim3"), template_keyword("plate", "FOO")
+    ('EXPTIM3', None)
+    """
+    _, template = _resolve(template)
+    key = _lookup_key(keyword)
+    for item in template:
+        if isinstance(item, Numbered):
+            match = _numbered_regex(item).fullmatch(key)
+            if match:
+                return item.pattern.format(n=int(match.group(1)))
+            if item.base is None and key == _lookup_key(item.list_keyword):
+                return item.list_keyword
+        elif isinstance(item, Matching):
+            if re.fullmatch(item.regex, keyword.upper()):
+                return keyword.upper()
+        elif _item_keyword(item) and _lookup_key(_item_keyword(item)) == key:
+            return _item_keyword(item)
+    return None
 
 
 def _resolve(template):

@@ -21,7 +21,7 @@ from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 __all__ = [
     "BLOCK_SIZE", "CARD_SIZE", "HDUInfo", "iter_hdus", "find_hdu",
     "read_header", "read_header_bytes", "data_size",
-    "write_header", "write_header_bytes",
+    "write_header", "update_header", "write_header_bytes",
     "readPrimaryHeaderQuick", "replacePrimaryHeaderInPlace",
 ]
 
@@ -785,6 +785,15 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
         No such HDU.
     """
     from fitsmill.header import as_header
+    new = as_header(header)
+    return _write(path, ext, lambda current: new, grow=grow, reserve=reserve,
+                  checksum=checksum, undo=undo, fsync=fsync, force=force, wait=wait)
+
+
+def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
+           undo=True, fsync=True, force=False, wait=True):
+    """write_header's work; ``make(current header)`` gives the new header."""
+    from fitsmill.header import as_header
     if grow not in _GROW_POLICIES:
         raise ValueError(f"grow must be one of {_GROW_POLICIES}, not {grow!r}")
     if checksum not in _CHECKSUM_POLICIES or isinstance(checksum, int) and \
@@ -794,18 +803,44 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
     if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
         raise ValueError(f"reserve must be a non-negative int, not {reserve!r}")
     _check_ext(ext)
-    new = as_header(header)
     path = os.path.realpath(os.fspath(path))
     _check_writable_name(path)
     fd, st = _open_locked(path, wait)
     try:
         info = _locate(fd, path, st.st_size, ext)
+        new = as_header(make(info.header))
         out = _compose(info, new, grow=grow, reserve=reserve, checksum=checksum,
                        force=force, fd=fd, path=path)
         return _replace(fd, path, st, info.header_offset, info.header_bytes, out,
                         undo, fsync)
     finally:
         os.close(fd)
+
+
+def update_header(path, edit, ext=0, **options):
+    """Read, edit and write one HDU's header under one lock.
+
+    Unlike :func:`read_header` followed by :func:`write_header`, no other
+    writer can change the header in between, and the file is opened and its
+    header read only once.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    edit : callable
+        Called with a copy of the current header; returns the new header
+        (a fitsmill or astropy Header).
+    ext : int, str or (str, int)
+    **options
+        ``grow``, ``reserve``, ``checksum``, ``undo``, ``fsync``, ``force``
+        and ``wait`` as for :func:`write_header`.
+
+    Returns
+    -------
+    str
+        As for :func:`write_header`.
+    """
+    return _write(path, ext, lambda current: edit(current.copy()), **options)
 
 
 def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,

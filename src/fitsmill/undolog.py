@@ -34,7 +34,7 @@ import time
 from fitsmill.errors import FitsmillError
 from fitsmill.fitsfile import fsync_directory, write_header_bytes
 
-__all__ = ["UndoLog", "default_undo_dir", "current_log", "list_logs",
+__all__ = ["UndoLog", "default_undo_dir", "current_log", "list_logs", "log_summary",
            "recover", "undo", "identity", "Outcome"]
 
 
@@ -136,8 +136,12 @@ class UndoLog:
         self._append({"op": "done", "seq": seq, "id": identity(st)}, sync=False)
 
     def close(self):
-        """Release the log (idempotent)."""
+        """Release the log (idempotent); a log that recorded nothing is
+        removed, so runs without writes leave no files behind."""
         if self._fd is not None:
+            # (A forked child holds a copy of its parent's log: not its own.)
+            if self._seq == 0 and self._pid == os.getpid():
+                os.unlink(self.path)
             os.close(self._fd)
             self._fd = None
 
@@ -238,6 +242,22 @@ def _entries(records):
             if "id" in rec:
                 entry["final_id"] = rec["id"]
     return entries
+
+
+def log_summary(log_path):
+    """How many writes of a log are in each state.
+
+    Returns
+    -------
+    dict
+        State (``"done"``, ``"undone"``, ``"void"`` for writes found not
+        applied by :func:`recover`, ``"begun"`` for interrupted ones) ->
+        count.
+    """
+    states = {}
+    for entry in _entries(_read_records(log_path)).values():
+        states[entry["state"]] = states.get(entry["state"], 0) + 1
+    return states
 
 
 def _pread_exact(fd, size, offset):

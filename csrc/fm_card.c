@@ -43,28 +43,25 @@ static int key_flags(const char *card, int start, int len)
     return flags;
 }
 
-static int keyword_field_is(const char *card, const char *name)
+/* Whether the keyword field (columns 1-8) holds name, blank-padded; with
+ * fold, lower-case letters in the field match too. */
+static int keyword_field_is(const char *card, const char *name, int fold)
 {
     size_t n = strlen(name);
-    if (memcmp(card, name, n) != 0)
-        return 0;
-    for (size_t i = n; i < 8; i++)
-        if (card[i] != ' ')
+    for (size_t i = 0; i < 8; i++) {
+        char c = card[i];
+        if (fold && c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c != (i < n ? name[i] : ' '))
             return 0;
+    }
     return 1;
 }
 
 static int is_hierarch(const char *card)
 {
-    static const char word[] = "HIERARCH";
-    for (int i = 0; i < 8; i++) {
-        char c = card[i];
-        if (c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
-        if (c != word[i])
-            return 0;
-    }
-    return card[8] == ' ' && memchr(card + 9, '=', FM_CARD_LEN - 9) != NULL;
+    return keyword_field_is(card, "HIERARCH", 1) && card[8] == ' '
+           && memchr(card + 9, '=', FM_CARD_LEN - 9) != NULL;
 }
 
 /* Position of the first "= " in the card, or -1. */
@@ -80,22 +77,24 @@ void fm_card_keyword(const char *card, fm_card_key *out)
 {
     out->flags = 0;
     out->val_start = 8;
-    if (keyword_field_is(card, "END")) {
+    if (keyword_field_is(card, "END", 0)) {
         out->kind = FM_CARD_END;
         set_key_span(card, 0, 8, out);
         if (rtrim(card, 8, FM_CARD_LEN) > 8)
             out->flags |= FM_KF_JUNK;
         return;
     }
-    if (keyword_field_is(card, "COMMENT") || keyword_field_is(card, "HISTORY")
-        || keyword_field_is(card, "")) {
+    if (keyword_field_is(card, "COMMENT", 1) || keyword_field_is(card, "HISTORY", 1)
+        || keyword_field_is(card, "", 0)) {
         out->kind = FM_CARD_COMMENTARY;
         set_key_span(card, 0, 8, out);
+        out->flags |= key_flags(card, out->key_start, out->key_len);
         return;
     }
-    if (keyword_field_is(card, "CONTINUE")) {
+    if (keyword_field_is(card, "CONTINUE", 1)) {
         out->kind = FM_CARD_CONTINUE;
         set_key_span(card, 0, 8, out);
+        out->flags |= key_flags(card, out->key_start, out->key_len);
         return;
     }
     if (is_hierarch(card)) {
@@ -120,15 +119,31 @@ void fm_card_keyword(const char *card, fm_card_key *out)
     out->flags |= key_flags(card, out->key_start, out->key_len);
 }
 
-/* Scan a number [+-](digits[.digits]|.digits)[(E|D)[+-]digits] at p.
- * Returns the index after it, or -1.  *is_float tells whether it has a
- * decimal point or exponent. */
+static int is_exponent_letter(char c)
+{
+    return c == 'E' || c == 'e' || c == 'D' || c == 'd';
+}
+
+/* Index of the first non-blank at or after p, flagging skipped blanks as a
+ * number with blanks inside. */
+static int skip_inner_blanks(const char *card, int p, int *vflags)
+{
+    int q = skip_blanks(card, p);
+    if (q > p)
+        *vflags |= FM_VF_SPACES;
+    return q;
+}
+
+/* Scan a number [+-](digits[.digits]|.digits)[(E|D)[+-]digits] at p, also
+ * accepting blanks after the signs and around the exponent letter as
+ * readers commonly do (flagged).  Returns the index after it, or -1.
+ * *is_float tells whether it has a decimal point or exponent. */
 static int scan_number(const char *card, int p, int *is_float, int *vflags)
 {
     int digits = 0;
     *is_float = 0;
     if (p < FM_CARD_LEN && (card[p] == '+' || card[p] == '-'))
-        p++;
+        p = skip_inner_blanks(card, p + 1, vflags);
     while (p < FM_CARD_LEN && is_digit(card[p])) {
         p++;
         digits++;
@@ -143,17 +158,19 @@ static int scan_number(const char *card, int p, int *is_float, int *vflags)
     }
     if (!digits)
         return -1;
-    if (p < FM_CARD_LEN && (card[p] == 'E' || card[p] == 'e' || card[p] == 'D'
-                            || card[p] == 'd')) {
+    int e = skip_blanks(card, p);
+    if (e < FM_CARD_LEN && is_exponent_letter(card[e])) {
         int exp_digits = 0;
-        if (card[p] == 'D' || card[p] == 'd')
+        if (e > p)
+            *vflags |= FM_VF_SPACES;
+        if (card[e] == 'D' || card[e] == 'd')
             *vflags |= FM_VF_DEXP;
-        if (card[p] == 'e' || card[p] == 'd')
+        if (card[e] == 'e' || card[e] == 'd')
             *vflags |= FM_VF_LOWEXP;
         *is_float = 1;
-        p++;
+        p = skip_inner_blanks(card, e + 1, vflags);
         if (p < FM_CARD_LEN && (card[p] == '+' || card[p] == '-'))
-            p++;
+            p = skip_inner_blanks(card, p + 1, vflags);
         while (p < FM_CARD_LEN && is_digit(card[p])) {
             p++;
             exp_digits++;
@@ -193,8 +210,18 @@ static int scan_complex(const char *card, int p, fm_card_fields *out)
     return p + 1;
 }
 
-/* Parse the quoted string starting at the quote at p; doubled quotes are
- * part of the string.  Returns the index after the closing quote. */
+/* Whether only blanks, or blanks and a comment, follow position p. */
+static int value_ends_at(const char *card, int p)
+{
+    p = skip_blanks(card, p);
+    return p >= FM_CARD_LEN || card[p] == '/';
+}
+
+/* Parse the quoted string starting at the quote at p.  Doubled quotes are
+ * part of the string; failing that (a lone quote inside), the string ends
+ * at the first quote followed by nothing but blanks or a comment, as
+ * lenient readers take it (flagged).  Returns the index after the closing
+ * quote, or -1. */
 static int scan_string(const char *card, int p, fm_card_fields *out)
 {
     int q = p + 1;
@@ -208,8 +235,14 @@ static int scan_string(const char *card, int p, fm_card_fields *out)
         }
         q++;
     }
-    if (q >= FM_CARD_LEN)
-        return -1;
+    if (q >= FM_CARD_LEN || !value_ends_at(card, q + 1)) {
+        for (q = p + 1; q < FM_CARD_LEN; q++)
+            if (card[q] == '\'' && value_ends_at(card, q + 1))
+                break;
+        if (q >= FM_CARD_LEN)
+            return -1;
+        out->vflags |= FM_VF_LONEQUOTE;
+    }
     out->v_start = p + 1;
     out->v_len = q - (p + 1);
     int last = rtrim(card, out->v_start, q);
@@ -311,7 +344,7 @@ static int opens_long_string(const char *card)
 long fm_find_end(const char *buf, size_t len)
 {
     for (size_t i = 0; i + FM_CARD_LEN <= len; i += FM_CARD_LEN)
-        if (keyword_field_is(buf + i, "END"))
+        if (keyword_field_is(buf + i, "END", 0))
             return (long)(i / FM_CARD_LEN);
     return -1;
 }
@@ -351,7 +384,7 @@ int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
         head = -1;
         if ((k->kind == FM_CARD_VALUE || k->kind == FM_CARD_HIERARCH)
             && i + 1 < n
-            && memcmp(card + FM_CARD_LEN, "CONTINUE", 8) == 0
+            && keyword_field_is(card + FM_CARD_LEN, "CONTINUE", 1)
             && opens_long_string(card))
             head = (long)i;
     }

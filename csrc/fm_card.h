@@ -50,7 +50,12 @@ enum {
     FM_VF_REAL_FLOAT = 1,  /* complex: real part is not an integer */
     FM_VF_IMAG_FLOAT = 2,  /* complex: imaginary part is not an integer */
     FM_VF_DEXP = 4,        /* a number uses a D (double) exponent */
-    FM_VF_LOWEXP = 8       /* a number uses a lower-case exponent letter */
+    FM_VF_LOWEXP = 8,      /* a number uses a lower-case exponent letter */
+    FM_VF_SPACES = 16,     /* a number has blanks inside (after its sign,
+                              around its exponent letter) */
+    FM_VF_LONEQUOTE = 32   /* a string has a quote that is not doubled; it
+                              ends at the first quote followed by nothing
+                              but blanks or a comment */
 };
 
 /* Where a card's keyword is (offsets within the card image). */

@@ -18,6 +18,7 @@ cdef extern from "fm_card.h" nogil:
         FM_CARD_LEN
         FM_CARD_VALUE
         FM_CARD_HIERARCH
+        FM_CARD_NOVALUE
         FM_KF_LOWER
     ctypedef struct fm_card_key:
         int kind
@@ -64,7 +65,8 @@ cdef tuple _scan(const char *p, size_t n, object path, long long base):
             j = i * FM_CARD_LEN
             images.append(text[j:j + (1 + group[i]) * FM_CARD_LEN])
             name = text[j + keys[i].key_start:j + keys[i].key_start + keys[i].key_len]
-            if keys[i].kind == FM_CARD_VALUE and keys[i].flags & FM_KF_LOWER:
+            if (keys[i].flags & FM_KF_LOWER and keys[i].kind != FM_CARD_HIERARCH
+                    and keys[i].kind != FM_CARD_NOVALUE):
                 name = name.upper()
             names.append(name)
             i += 1 + group[i]

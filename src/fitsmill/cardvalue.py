@@ -27,8 +27,9 @@ _KF_LOWER, _KF_BADCHAR, _KF_EQPOS, _KF_JUNK = 1, 2, 4, 8
 (_TEXT, _UNDEFINED, _LOGICAL, _INT, _FLOAT, _COMPLEX, _STRING,
  _BAD) = range(8)
 _VF_REAL_FLOAT, _VF_IMAG_FLOAT, _VF_DEXP, _VF_LOWEXP = 1, 2, 4, 8
+_VF_SPACES, _VF_LONEQUOTE = 16, 32
 
-_EXPONENT = str.maketrans("dDe", "EEE")
+_EXPONENT = str.maketrans("dDe", "EEE", " ")
 
 
 class BadValue:
@@ -52,7 +53,7 @@ class BadValue:
 
 
 def _number(text, is_float):
-    return float(text.translate(_EXPONENT)) if is_float else int(text)
+    return float(text.translate(_EXPONENT)) if is_float else int(text.replace(" ", ""))
 
 
 def _split(image):
@@ -60,7 +61,7 @@ def _split(image):
     (kind, ks, kl, kflags, vtype, vs, vl, v2s, v2l, cs, cl, vflags,
      amp) = _cards.split_card(image)
     key = image[ks:ks + kl]
-    if kind == _VALUE:
+    if kflags & _KF_LOWER and kind not in (_HIERARCH, _NOVALUE):
         key = key.upper()
     text = image[vs:vs + vl]
     if vtype == _TEXT:
@@ -70,7 +71,7 @@ def _split(image):
     elif vtype == _LOGICAL:
         value = text == "T"
     elif vtype == _INT:
-        value = int(text)
+        value = int(text.replace(" ", "") if vflags & _VF_SPACES else text)
     elif vtype == _FLOAT:
         value = float(text.translate(_EXPONENT))
     elif vtype == _COMPLEX:
@@ -81,7 +82,7 @@ def _split(image):
     else:
         value = BadValue(text)
     comment = image[cs:cs + cl] if cs >= 0 else ""
-    return kind, key, kflags, vtype, value, comment, amp
+    return kind, key, kflags, vtype, value, comment, vflags
 
 
 def parse_card(image):
@@ -384,7 +385,7 @@ def card_problems(image):
     """
     problems = []
     for start in range(0, len(image), CARD):
-        kind, key, kflags, vtype, value, _, _ = _split(image[start:start + CARD])
+        kind, key, kflags, vtype, value, _, vflags = _split(image[start:start + CARD])
         name = key or "blank keyword"
         if kflags & _KF_BADCHAR:
             problems.append(f"keyword {name!r} has characters outside A-Z 0-9 - _")
@@ -394,6 +395,12 @@ def card_problems(image):
             problems.append(f"keyword {name!r}: value indicator not in column 9")
         if kind == _NOVALUE:
             problems.append(f"keyword {name!r} has no value indicator ('= ' in column 9)")
+        if vflags & _VF_SPACES:
+            problems.append(f"keyword {name!r}: number with blanks inside")
+        if vflags & _VF_LOWEXP:
+            problems.append(f"keyword {name!r}: lower-case exponent letter")
+        if vflags & _VF_LONEQUOTE:
+            problems.append(f"keyword {name!r}: quote inside a string is not doubled")
         if vtype == _BAD:
             problems.append(f"keyword {name!r}: unparsable value {value.text!r}")
         if kind == _CONTINUE and start == 0:

@@ -1,6 +1,7 @@
 """The HTML gallery: page structure, captions from FITS headers, and a real
 headless-Chromium rendering checked pixel by pixel."""
 
+import gzip
 import html.parser
 import os
 import subprocess
@@ -149,6 +150,13 @@ def test_captions_from_fits_headers(tmp_path):
         "object": "NGC 891 <b>", "date_obs": "1921-10-03T21:10:00", "size": "40 x 30"}
     assert describe_source(str(inputs / "data" / "f1.fits")) == {"size": "24 x 16"}
     assert describe_source(str(inputs / "nope.fits")) == {}
+    # A gzipped source: the primary header is read through the stream.
+    with open(inputs / "data" / "f0.fits", "rb") as raw, \
+            gzip.open(inputs / "data" / "f2.fits.gz", "wb") as packed:
+        packed.write(raw.read())
+    assert describe_source(str(inputs / "data" / "f2.fits.gz"))["object"] == "NGC 891 <b>"
+    (inputs / "data" / "junk.fits").write_bytes(b"junk" * 1000)
+    assert describe_source(str(inputs / "data" / "junk.fits")) == {}
     _make_previews(tmp_path / "p", n=3)
     page = write_gallery(tmp_path / "p", tmp_path / "i.html", inputs_dir=inputs)[0]
     text = open(page, encoding="utf-8").read()
@@ -164,3 +172,15 @@ def test_empty_directory_and_bad_arguments(tmp_path):
         write_gallery(tmp_path / "missing", tmp_path / "x.html")
     with pytest.raises(ValueError):
         write_gallery(tmp_path / "p", tmp_path / "x.html", page_size=0)
+
+
+def test_cli_gallery(tmp_path, capsys):
+    from fitsmill.cli import main
+    _make_previews(tmp_path / "p", n=3)
+    assert main(["gallery", str(tmp_path / "p"), "--page-size", "2", "--title", "Plates"]) == 0
+    assert "2 page(s) written" in capsys.readouterr().out
+    first = open(tmp_path / "p" / "index.html", encoding="utf-8").read()
+    assert "<title>Plates (1/2)</title>" in first and len(_parse(first).images) == 2
+    assert (tmp_path / "p" / "index-2.html").exists()
+    assert main(["gallery", str(tmp_path / "nope"), "-o", str(tmp_path / "x.html")]) == 1
+    assert "no such preview directory" in capsys.readouterr().err

@@ -247,3 +247,169 @@ def test_modes_follow_the_umask(tmp_path):
     preview = inputs / "previews" / "data" / "sub" / "im1.png.jpg"
     assert preview.stat().st_mode & 0o777 == 0o640
     assert (inputs / "previews" / "data" / "sub").stat().st_mode & 0o777 == 0o750
+
+
+# ----------------------------------------------------- FITS previews, CLI
+
+import math  # noqa: E402
+
+import numpy  # noqa: E402
+from astropy.io import fits  # noqa: E402
+
+from fitsmill.cli import main as fitsmill_main  # noqa: E402
+from fitsmill.imaging import PreviewStyle, render  # noqa: E402
+
+from common import fitsverify  # noqa: E402,F401 -- previews are not FITS; kept for symmetry
+
+
+PREVIEW_SIZE = 200
+
+
+class ManualFITSPreviewMaker(api.PreviewMaker):
+    """The DaCHS manual's FITS example (binary mode: Python 3 needs it)."""
+
+    def getPreviewData(self, srcName):
+        with open(os.path.join(api.getConfig("inputsDir"), srcName), "rb") as inFile:
+            pixels = numpy.array([row
+                                  for row in api.fitstools.iterScaledRows(
+                                      inFile, destSize=PREVIEW_SIZE)])
+        return api.imgtools.jpegFromNumpyArray(pixels)
+
+
+def _getArrayFor(srcName, extInd):
+    return numpy.array(list(
+        api.fitstools.iterScaledRows(srcName, destSize=200, extInd=extInd)))
+
+
+class ManualColourPreviewMaker(api.PreviewMaker):
+    """The manual's colour example (bands 1, 2, 1 as printed there)."""
+
+    def getPreviewData(self, srcName):
+        srcName = os.path.join(api.getConfig("inputsDir"), srcName)
+        return api.imgtools.colorJpegFromNumpyArrays(
+            _getArrayFor(srcName, 1), _getArrayFor(srcName, 2), _getArrayFor(srcName, 1))
+
+
+def _fits_sources(inputs, shapes=((300, 500), (64, 64), (1000, 210))):
+    (inputs / "plates").mkdir(parents=True, exist_ok=True)
+    rng = numpy.random.default_rng(11)
+    arrays = {}
+    for k, shape in enumerate(shapes):
+        yy, xx = numpy.mgrid[:shape[0], :shape[1]]
+        data = (1000 + 20 * xx + 5 * yy + rng.normal(0, 30, shape)).astype(numpy.int16)
+        accref = f"plates/p{k}.fits"
+        hdu = fits.PrimaryHDU(data)
+        hdu.header.update(BZERO=32768, OBJECT=f"field {k}")
+        hdu.writeto(inputs / accref)
+        arrays[accref] = data.astype(numpy.float64) + 32768
+    return arrays
+
+
+def _rgb_source(inputs):
+    (inputs / "colour").mkdir(parents=True, exist_ok=True)
+    yy, xx = numpy.mgrid[:120, :90]
+    bands = [xx.astype(numpy.float32), yy.astype(numpy.float32), (xx + yy).astype(numpy.float32)]
+    hdus = [fits.PrimaryHDU()] + [fits.ImageHDU(b, name=n) for b, n in zip(bands, "RGB")]
+    fits.HDUList(hdus).writeto(inputs / "colour" / "rgb.fits")
+    return bands
+
+
+def _reference_preview(values, size, style):
+    """Block means in NumPy (factor = ceil(max side / size)), then render."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_shrink import _block_mean
+    factor = math.ceil(max(values.shape) / size)
+    return render(_block_mean(values, factor).astype(numpy.float32), style)
+
+
+def _decode(path_or_bytes):
+    if isinstance(path_or_bytes, bytes):
+        path_or_bytes = io.BytesIO(path_or_bytes)
+    with Image.open(path_or_bytes) as im:
+        return im.format, numpy.asarray(im).astype(int)
+
+
+def test_manual_fits_example(tmp_path):
+    inputs = tmp_path / "inputs"
+    arrays = _fits_sources(inputs)
+    proc = _run(ManualFITSPreviewMaker, inputs, sources=[str(inputs / "plates" / "*.fits")])
+    assert proc.exit_status == 0 and proc.summary.succeeded == 3
+    for accref, values in arrays.items():
+        fmt, pixels = _decode(str(inputs / "previews" / flat_name(accref)))
+        factor = max(values.shape) // PREVIEW_SIZE + 1  # DaCHS's rule
+        assert fmt == "JPEG"
+        assert pixels.shape == (values.shape[0] // factor, values.shape[1] // factor)
+
+
+def test_manual_colour_example(tmp_path):
+    inputs = tmp_path / "inputs"
+    _rgb_source(inputs)
+    proc = _run(ManualColourPreviewMaker, inputs, sources=[str(inputs / "colour" / "rgb.fits")])
+    assert proc.exit_status == 0
+    with Image.open(inputs / "previews" / flat_name("colour/rgb.fits")) as im:
+        assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (90, 120))
+        px = numpy.asarray(im).astype(int)
+    # Red is band 1 (x), green band 2 (y; FITS row 0 is the picture's bottom).
+    assert px[60, -1, 0] > px[60, 0, 0] + 150
+    assert px[0, 45, 1] > px[-1, 45, 1] + 150
+
+
+def test_cli_previews_match_reference_rendering(tmp_path):
+    inputs = tmp_path / "inputs"
+    arrays = _fits_sources(inputs)
+    argv = ["previews", "--no-progress", "--inputs-dir", str(inputs), "--preview-dir",
+            str(tmp_path / "prev"), "--naming", "split:.png", "--format", "png",
+            "--limits", "minmax", "--invert", "--size", "100", str(inputs / "plates" / "*.fits")]
+    assert fitsmill_main(argv) == 0
+    style = PreviewStyle(format="png", limits="minmax", invert=True)
+    for accref, values in arrays.items():
+        fmt, got = _decode(str(tmp_path / "prev" / (accref + ".png")))
+        _, want = _decode(_reference_preview(values, 100, style))
+        assert fmt == "PNG" and got.shape == want.shape and max(got.shape) <= 100
+        assert numpy.abs(got - want).max() <= 1
+    # The gradient rises to the right; inverted, the right edge is dark.
+    _, p0 = _decode(str(tmp_path / "prev" / "plates" / "p0.fits.png"))
+    assert p0[:, -1].mean() < 30 and p0[:, 0].mean() > 225
+
+
+def test_cli_rgb_parallel_report_and_rd(tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    _fits_sources(inputs)
+    _rgb_source(inputs)
+    (inputs / "q.rd").write_text(
+        '<resource schema="x"><data id="import">'
+        '<property key="previewDir">prev</property>'
+        '<sources pattern="plates/*.fits"/></data></resource>')
+    base = ["previews", "--no-progress", "--inputs-dir", str(inputs)]
+    assert fitsmill_main(base + ["--rd", "q", "--dd", "import"]) == 0
+    serial = {p.name: p.read_bytes() for p in (inputs / "prev").iterdir()}
+    assert sorted(serial) == sorted(flat_name(f"plates/p{k}.fits") for k in range(3))
+    assert fitsmill_main(base + ["--rd", "q", "--dd", "import", "-j", "2",
+                                 "--preview-dir", str(tmp_path / "par")]) == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "par").iterdir()} == serial
+    capsys.readouterr()
+    assert fitsmill_main(base + ["--rd", "q", "--dd", "import", "--report"]) == 0
+    assert "3  with" in capsys.readouterr().out
+
+    assert fitsmill_main(base + ["--preview-dir", str(tmp_path / "c"), "--rgb", "R,G,B",
+                                 "--rgb-method", "per-band",
+                                 str(inputs / "colour" / "rgb.fits")]) == 0
+    with Image.open(tmp_path / "c" / flat_name("colour/rgb.fits")) as im:
+        assert (im.mode, im.size) == ("RGB", (90, 120))
+
+
+def test_cli_failures_and_usage(tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    _fits_sources(inputs, shapes=((20, 30),))
+    (inputs / "plates" / "broken.fits").write_bytes(b"SIMPLE  = nonsense" + b" " * 100)
+    argv = ["previews", "--no-progress", "--inputs-dir", str(inputs), "--preview-dir",
+            str(tmp_path / "prev"), str(inputs / "plates" / "*.fits")]
+    assert fitsmill_main(argv) == 1
+    out = capsys.readouterr().out
+    assert "plates/broken.fits" in out and "failed: 1" in out
+    assert fitsmill_main(["previews", "--rd", "q"]) == 2
+    assert "--rd and --dd" in capsys.readouterr().err
+    assert fitsmill_main(argv[:-1] + ["--naming", "bogus", str(inputs / "plates" / "p0.fits")]) == 1
+    assert "unknown naming policy" in capsys.readouterr().err
+    assert fitsmill_main(argv[:-1] + ["--rgb", "1,2", str(inputs / "plates" / "p0.fits")]) == 1

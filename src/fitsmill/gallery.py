@@ -110,26 +110,40 @@ def describe_source(path):
         where known; empty when the file is missing or not FITS.
     """
     from fitsmill.errors import FitsFormatError
-    from fitsmill.fitsfile import iter_hdus
 
     facts = {}
     try:
-        for info in iter_hdus(path):
-            header = info.header
+        for header, xtension in _headers(path):
             for key, name in (("OBJECT", "object"), ("DATE-OBS", "date_obs")):
                 value = header.get(key)
                 if value not in (None, "") and name not in facts:
                     facts[name] = str(value).strip()
             prefix = "ZNAXIS" if header.get("ZIMAGE") is True else "NAXIS"
             naxis = int(header.get(prefix, 0) or 0)
-            if naxis and (prefix == "ZNAXIS" or not info.xtension
-                          or info.xtension.strip() == "IMAGE"):
+            if naxis and (prefix == "ZNAXIS" or xtension in (None, "IMAGE")):
                 dims = [str(header.get(f"{prefix}{i}")) for i in range(1, naxis + 1)]
                 facts["size"] = " x ".join(dims)
                 break
-    except (OSError, FitsFormatError, ValueError, TypeError):
+    except (OSError, EOFError, FitsFormatError, ValueError, TypeError):
         pass
     return facts
+
+
+def _headers(path):
+    """Yield (header, XTENSION or None) of a FITS file's HDUs; of a gzipped
+    file only the primary header is read (it cannot be skipped through)."""
+    from fitsmill import fitsfile
+
+    if path.endswith(".gz"):
+        import gzip
+
+        from fitsmill.header import Header
+
+        with gzip.open(path, "rb") as stream:
+            yield Header.fromstring(fitsfile.read_header_bytes(stream, path)), None
+        return
+    for info in fitsfile.iter_hdus(path):
+        yield info.header, info.xtension and info.xtension.strip()
 
 
 def page_name(output, page):

@@ -233,6 +233,14 @@ class FitsPreviewMaker(PreviewMaker):
                            choices=("lupton", "per-band"), default="lupton",
                            help="colour mapping (default lupton asinh)")
 
+    def __init__(self, opts=None, dd=None):
+        super().__init__(opts, dd)
+        # Bad look options fail the run once, up front (not per source).
+        self.style  # noqa: B018
+        self._bands()
+        if getattr(self.opts, "previewSize", 200) < 1:
+            raise FitsmillError(f"--size {self.opts.previewSize}: need at least 1 pixel")
+
     @property
     def style(self):
         """The :class:`fitsmill.imaging.PreviewStyle` from the options."""
@@ -258,8 +266,6 @@ class FitsPreviewMaker(PreviewMaker):
 
         path = self.getSourcePath(accref)
         size = getattr(self.opts, "previewSize", 200)
-        if size < 1:
-            raise FitsmillError(f"--size {size}: need at least 1 pixel")
         plane = getattr(self.opts, "previewPlane", 0)
         bands = self._bands()
         if bands is None:

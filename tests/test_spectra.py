@@ -197,3 +197,112 @@ def test_read_votable_masked_values_become_nan(tmp_path):
     got_x, got_y = read_spectrum(path)
     assert np.array_equal(got_x, x)
     assert np.isnan(got_y[7]) and np.array_equal(np.delete(got_y, 7), np.delete(y, 7))
+
+
+# ------------------------------------------------------ SpectralPreviewMaker
+
+import os  # noqa: E402
+
+from fitsmill import api  # noqa: E402
+from fitsmill.cli import main as fitsmill_main  # noqa: E402
+from fitsmill.naming import flat_name  # noqa: E402
+
+
+class ManualSpectralPreviewMaker(api.SpectralPreviewMaker):
+    """The manual's example: previews only for the non-.vot accrefs."""
+
+    sdmId = "build_sdm_data"
+
+    def iterIdentifiers(self):
+        for id in api.SpectralPreviewMaker.iterIdentifiers(self):
+            if not id.endswith(".vot"):
+                yield id
+
+
+class LinearPointsMaker(api.SpectralPreviewMaker):
+    linearFluxes = True
+    connectPoints = False
+    spectralColumn = "WAVE"
+    fluxColumn = "FLUX"
+
+
+GENERATED = {}
+
+
+class ArrayHookMaker(api.SpectralPreviewMaker):
+    """Spectra from code: virtual accrefs, no files."""
+
+    def iterIdentifiers(self):
+        return iter(["virtual/a", "virtual/b"])
+
+    def getSpectrum(self, accref):
+        GENERATED[accref] = GENERATED.get(accref, 0) + 1
+        x = np.linspace(1.0, 2.0, 50)
+        return x, x ** (2 if accref.endswith("a") else 3)
+
+
+def _spectra_inputs(tmp_path):
+    inputs = tmp_path / "inputs"
+    (inputs / "spec").mkdir(parents=True)
+    x, y = _table_spectrum(400)
+    y[100] = -1.0
+    Table({"spectral": x, "flux": y}).write(inputs / "spec" / "s1.fits")
+    writeto(from_table(Table({"spectral": x, "flux": y})), str(inputs / "spec" / "s1.vot"))
+    Table({"WAVE": x, "FLUX": y * 2}).write(inputs / "spec" / "s2.fits")
+    return inputs, x, y
+
+
+def _run(cls, inputs, *argv, sources):
+    return api.procmain(cls, inputs_dir=str(inputs), sources=sources,
+                        properties={"previewDir": "previews"},
+                        argv=["--no-progress", *argv], exit=False)
+
+
+def test_manual_spectral_example(tmp_path):
+    inputs, x, y = _spectra_inputs(tmp_path)
+    proc = _run(ManualSpectralPreviewMaker, inputs,
+                sources=[str(inputs / "spec" / "s1.*")])
+    assert proc.exit_status == 0 and proc.summary.succeeded == 1
+    assert os.listdir(inputs / "previews") == [flat_name("spec/s1.fits")]
+    png = (inputs / "previews" / flat_name("spec/s1.fits")).read_bytes()
+    assert png == plot_spectrum(x, y)  # log axis, connected: DaCHS's defaults
+    px = _decode(png)
+    assert px.shape == (100, 200)
+    assert (px[-STRIP_HEIGHT:] == NONPOSITIVE_GREY).any()  # the negative flux
+
+
+def test_class_attributes_select_columns_and_style(tmp_path):
+    inputs, x, y = _spectra_inputs(tmp_path)
+    _run(LinearPointsMaker, inputs, sources=[str(inputs / "spec" / "s2.fits")])
+    png = (inputs / "previews" / flat_name("spec/s2.fits")).read_bytes()
+    assert png == plot_spectrum(x, 2 * y, linear_fluxes=True, connect_points=False)
+    assert LinearPointsMaker.get2DPlot(list(zip(x, 2 * y)), True, False) == png
+
+
+def test_spectrum_hook_with_virtual_accrefs(tmp_path):
+    GENERATED.clear()
+    proc = _run(ArrayHookMaker, tmp_path, sources=None)
+    assert proc.summary.succeeded == 2
+    x = np.linspace(1.0, 2.0, 50)
+    assert (tmp_path / "previews" / flat_name("virtual/b")).read_bytes() == \
+        plot_spectrum(x, x ** 3)
+    again = _run(ArrayHookMaker, tmp_path, sources=None)
+    assert again.summary.skipped == 2 and GENERATED == {"virtual/a": 1, "virtual/b": 1}
+
+
+def test_cli_spectra(tmp_path):
+    inputs, x, y = _spectra_inputs(tmp_path)
+    flux = np.arange(1.0, 101.0)
+    hdu = fits.PrimaryHDU(flux)
+    hdu.header.update(CRVAL1=4000.0, CDELT1=2.0, CRPIX1=1.0)
+    hdu.writeto(inputs / "spec" / "img.fits")
+    argv = ["previews", "--spectra", "--no-progress", "--inputs-dir", str(inputs),
+            "--preview-dir", str(tmp_path / "p"), "--naming", "split:.png"]
+    assert fitsmill_main(argv + ["--spectral-column", "wave", "--flux-column", "flux",
+                                 "--linear-fluxes", "--points",
+                                 str(inputs / "spec" / "s2.fits")]) == 0
+    assert (tmp_path / "p" / "spec" / "s2.fits.png").read_bytes() == plot_spectrum(
+        x, 2 * y, linear_fluxes=True, connect_points=False)
+    assert fitsmill_main(argv + [str(inputs / "spec" / "img.fits")]) == 0
+    assert (tmp_path / "p" / "spec" / "img.fits.png").read_bytes() == plot_spectrum(
+        4000.0 + 2.0 * np.arange(100), flux)

@@ -1,0 +1,210 @@
+"""Runners and what travels between processes: gathered state merges to
+the serial result under -j and Dask, worker failures, progress output."""
+
+import collections
+import io
+import os
+import pickle
+
+import pytest
+
+from fitsmill import config, gather
+from fitsmill.processor import FileProcessor, procmain
+from fitsmill.progress import Progress, choose_mode
+from fitsmill.runners import chunk_size_for
+
+from test_processor import MODES, dask_address, mode_args, run  # noqa: F401 -- fixtures
+
+
+@pytest.fixture(autouse=True)
+def clean_config(monkeypatch):
+    monkeypatch.setattr(config, "_overrides", {})
+
+
+class Stateful(FileProcessor):
+    """Gathers state of every kind the default merge knows."""
+
+    workerLocalAttributes = FileProcessor.workerLocalAttributes | {"lookup"}
+
+    def _createAuxiliaries(self, dd):
+        self.lookup = {str(i): i * i for i in range(500)}
+        self.names = []
+        self.total = 0
+        self.labels = collections.Counter()
+        self.by_parity = collections.defaultdict(list)
+        self.kinds = set()
+        self.nested = {}
+        self.last = None
+        self._scratch = []
+
+    def process(self, srcName):
+        n = int(os.path.basename(srcName))
+        self.names.append(n)
+        self.total += self.lookup[str(n)]
+        self.labels["even" if n % 2 == 0 else "odd"] += 1
+        self.by_parity[n % 2].append(n)
+        self.kinds.add(n % 5)
+        squares = self.nested.setdefault("squares", {})
+        squares[n % 3] = squares.get(n % 3, 0) + n * n
+        self.last = os.path.basename(srcName)
+        self._scratch.append(n)
+
+
+STATE = ["names", "total", "labels", "by_parity", "kinds", "nested", "last"]
+
+
+@pytest.fixture
+def numbered(tmp_path):
+    for i in range(300):
+        (tmp_path / str(i)).write_text("")
+    return [str(tmp_path / "*")]
+
+
+def test_gathered_state_equals_serial(numbered, mode_args):
+    serial = run(Stateful, sources=numbered)
+    other = run(Stateful, mode_args, sources=numbered)
+    # the expected values, computed without the framework
+    order = sorted(range(300), key=str)
+    assert serial.names == order
+    assert serial.total == sum(n * n for n in order)
+    assert serial.labels == collections.Counter(even=150, odd=150)
+    assert serial.nested == {"squares": {r: sum(n * n for n in order if n % 3 == r)
+                                         for r in range(3)}}
+    for name in STATE:
+        assert getattr(other, name) == getattr(serial, name), name
+    if mode_args:
+        assert other._scratch == [], "underscore attributes must stay in workers"
+
+
+def test_gather_rules():
+    class Obj:
+        pass
+
+    obj = Obj()
+    obj.items, obj.count, obj.flag, obj.text = [1], 10, False, "a"
+    obj.members, obj.table = {1}, {"k": [1], "n": 1, "d": {"x": 1}}
+    snap = gather.snapshot(vars(obj))
+    obj.items.append(2)
+    obj.count += 5
+    obj.flag, obj.text = True, "b"
+    obj.members.add(2)
+    obj.table["k"].append(2)
+    obj.table["n"] += 2
+    obj.table["d"]["y"] = [3]
+    obj.table["new"] = collections.Counter(a=1)
+    obj.fresh = [7]
+    changes = pickle.loads(pickle.dumps(gather.diff(snap, vars(obj))))
+
+    parent = Obj()
+    parent.items, parent.count, parent.flag, parent.text = [1, 9], 11, False, "a"
+    parent.members = {1, 5}
+    parent.table = {"k": [1, 8], "n": 2, "d": {"x": 1, "y": [4]},
+                    "new": collections.Counter(a=2)}
+    gather.merge(parent, changes)
+    assert parent.items == [1, 9, 2] and parent.count == 16
+    assert parent.flag is True and parent.text == "b"
+    assert parent.members == {1, 2, 5}
+    assert parent.table == {"k": [1, 8, 2], "n": 4, "d": {"x": 1, "y": [4, 3]},
+                            "new": collections.Counter(a=3)}
+    assert parent.fresh == [7]
+    assert gather.diff(gather.snapshot(vars(obj)), vars(obj)) == {}
+
+
+def test_replaced_list_replaces():
+    class Obj:
+        pass
+
+    obj = Obj()
+    obj.items = [1, 2, 3]
+    snap = gather.snapshot(vars(obj))
+    obj.items = [4]
+    parent = Obj()
+    parent.items = [1, 2, 3]
+    gather.merge(parent, gather.diff(snap, vars(obj)))
+    assert parent.items == [4]
+
+
+class WorkerOnlyFailure(FileProcessor):
+    def _createAuxiliaries(self, dd):
+        if os.environ.get("FITSMILL_TEST_PARENT") != str(os.getpid()):
+            raise RuntimeError("no catalogue here")
+
+
+def test_worker_setup_failure_fails_every_source(numbered, monkeypatch):
+    monkeypatch.setenv("FITSMILL_TEST_PARENT", str(os.getpid()))
+    proc = run(WorkerOnlyFailure, ["-j", "2"], sources=numbered)
+    assert proc.summary.failed == 300 and proc.exit_status == 1
+    assert {r for _, r, _ in proc.summary.failures} == {
+        "worker failed: RuntimeError: processor setup failed in the worker:"
+        " RuntimeError: no catalogue here"}
+
+
+class Unsendable(FileProcessor):
+    def process(self, srcName):
+        if srcName.endswith("7"):
+            return lambda: None
+        return os.path.basename(srcName)
+
+
+def test_unpicklable_return_value_fails_that_source(tmp_path):
+    for i in range(10):
+        (tmp_path / f"f{i}").write_text("")
+    proc = run(Unsendable, ["-j", "2"], sources=[str(tmp_path / "f*")])
+    assert [v for _, v in proc.processResults] == [f"f{i}" for i in range(10) if i != 7]
+    assert proc.summary.failures == [(str(tmp_path / "f7"),
+                                      "return value of type function cannot be"
+                                      " sent to the parent process", "")]
+
+
+def test_class_that_cannot_be_imported_runs_in_pool(tmp_path):
+    class Local(FileProcessor):
+        def _createAuxiliaries(self, dd):
+            self.seen = []
+
+        def process(self, srcName):
+            self.seen.append(os.path.basename(srcName))
+
+    for i in range(6):
+        (tmp_path / f"f{i}").write_text("")
+    proc = procmain(Local, argv=["-j", "2", "--no-progress"], exit=False,
+                    sources=[str(tmp_path / "f*")])
+    assert proc.seen == [f"f{i}" for i in range(6)]
+
+
+def test_chunk_sizes():
+    assert chunk_size_for(0, 2) == 1
+    assert chunk_size_for(10, 2) == 1
+    assert chunk_size_for(1600, 2) == 100
+    assert chunk_size_for(10**6, 2) == 256
+
+
+def test_progress_modes():
+    stream = io.StringIO()
+    progress = Progress(4, "plain", stream, interval=0.0)
+    progress.update()
+    progress.update(1, 1)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("1/4 sources done, 0 failed, ")
+    assert lines[1].startswith("2/4 sources done, 1 failed, ") and "ETA" in lines[1]
+    assert lines[-1].startswith("2/4 sources done, 1 failed, ")
+
+    quiet = io.StringIO()
+    progress = Progress(4, "off", quiet)
+    progress.update(4)
+    progress.close()
+    assert quiet.getvalue() == "" and progress.done == 4
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    assert choose_mode(True, term) == "bar"
+    assert choose_mode(True, io.StringIO()) == "plain"
+    assert choose_mode(False, term) == "off"
+    progress = Progress(3, choose_mode(True, term), term)
+    progress.update(2, 1)
+    progress.update()
+    progress.close()
+    assert "3/3" in term.getvalue() and "1 failed" in term.getvalue()

@@ -16,7 +16,7 @@ from fitsmill.errors import FitsFormatError
 
 __all__ = [
     "ZERO_CHECKSUM", "NEGATIVE_ZERO", "bytes_sum", "data_sum",
-    "checksum_text", "fill_checksum", "parse_datasum", "stamp",
+    "checksum_text", "fill_checksum", "parse_datasum", "stamp", "check_hdu",
 ]
 
 #: The CHECKSUM value a header carries while its sum is being computed.
@@ -148,3 +148,39 @@ def stamp(header, datasum, when=None):
     iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
     header.set("CHECKSUM", ZERO_CHECKSUM, f"HDU checksum updated {iso}")
     header.set("DATASUM", str(datasum), f"data unit checksum updated {iso}")
+
+
+def check_hdu(fd, info):
+    """Check an HDU's CHECKSUM and DATASUM against its bytes.
+
+    Reads the HDU's data once (nothing when it has neither card).
+
+    Parameters
+    ----------
+    fd : int
+        Open descriptor of the file.
+    info : fitsmill.fitsfile.HDUInfo
+
+    Returns
+    -------
+    checksum, datasum : str
+        Each ``"ok"``, ``"bad"`` or ``"missing"``.
+    computed : int or None
+        The data's sum, None when it was not needed.
+    """
+    header = info.header
+    has_checksum, has_datasum = "CHECKSUM" in header, "DATASUM" in header
+    if not (has_checksum or has_datasum):
+        return "missing", "missing", None
+    computed = data_sum(fd, info.data_offset, info.data_size)
+    datasum = "missing"
+    if has_datasum:
+        try:
+            datasum = "ok" if parse_datasum(header.get("DATASUM")) == computed else "bad"
+        except FitsFormatError:
+            datasum = "bad"
+    checksum = "missing"
+    if has_checksum:
+        total = _checksum.add(bytes_sum(info.header_bytes), computed)
+        checksum = "ok" if total == NEGATIVE_ZERO else "bad"
+    return checksum, datasum, computed

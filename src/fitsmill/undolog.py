@@ -129,6 +129,11 @@ class UndoLog:
                      sync=self.fsync if fsync is None else fsync)
         return self._seq
 
+    @property
+    def writes(self):
+        """How many writes this log has recorded."""
+        return self._seq
+
     def done(self, seq, st):
         """Record that write ``seq`` finished, leaving the file in state ``st``."""
         # Not flushed: if it is lost, recover() finds the new header and

@@ -27,6 +27,7 @@ import re
 import sys
 import time
 
+from fitsmill.cli._files import ERRORS, expand_files, one_line
 from fitsmill.errors import FitsmillError
 
 __all__ = ["main"]
@@ -38,24 +39,6 @@ _PROG = "fitsmill headers"
 def _ext(text):
     """--ext: an HDU number or an EXTNAME."""
     return int(text) if text.lstrip("-").isdigit() else text
-
-
-def _one_line(path, exc):
-    """The one-line report of a failure on ``path``."""
-    if isinstance(exc, OSError) and exc.strerror:
-        text = f"{exc.filename or path}: {exc.strerror}"
-    elif isinstance(exc, KeyError) and exc.args:
-        text = str(exc.args[0])
-    else:
-        text = str(exc) or type(exc).__name__
-    if os.path.basename(str(path)) not in text:
-        text = f"{path}: {text}"
-    return " ".join(text.split("\n"))
-
-
-def _files(specs):
-    from fitsmill.sources import PathSources
-    return list(PathSources(specs))
 
 
 def _split_keys(items, what):
@@ -115,7 +98,7 @@ def _run_edits(args, edits):
     failed = 0
     log = _undo_log(args)
     try:
-        for path in _files(args.files):
+        for path in expand_files(args.files):
             try:
                 if args.dry_run:
                     old = fitsfile.read_header(path, args.ext)
@@ -123,9 +106,9 @@ def _run_edits(args, edits):
                     continue
                 result = fitsfile.update_header(path, edit, args.ext,
                                                 undo=log or False, **options)
-            except (FitsmillError, OSError, ValueError, KeyError) as exc:
+            except ERRORS as exc:
                 failed += 1
-                print(_one_line(path, exc), file=sys.stderr)
+                print(one_line(path, exc), file=sys.stderr)
                 if args.bail:
                     break
                 continue
@@ -139,7 +122,7 @@ def _run_edits(args, edits):
         done = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
         print(f"{sum(counts.values())} file(s) written or checked ({done or 'none'}); "
               f"{failed} failed")
-        if log is not None and counts.get("in place", 0) + counts.get("rewritten", 0):
+        if log is not None and log.writes:
             print(f"undo log: {log.path}")
     return 1 if failed else 0
 
@@ -147,13 +130,13 @@ def _run_edits(args, edits):
 def _cmd_show(args):
     from fitsmill import fitsfile
     failed = 0
-    files = _files(args.files)
+    files = expand_files(args.files)
     for path in files:
         try:
             header = fitsfile.read_header(path, args.ext)
-        except (FitsmillError, OSError, ValueError, KeyError) as exc:
+        except ERRORS as exc:
             failed += 1
-            print(_one_line(path, exc), file=sys.stderr)
+            print(one_line(path, exc), file=sys.stderr)
             continue
         if len(files) > 1:
             print(f"==> {path} <==")
@@ -195,7 +178,7 @@ def _cmd_edit(args):
         with open(args.script, encoding="utf-8") as f:
             edits = parse_script(f.read(), args.script)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"{_PROG} edit: {_one_line(args.script, exc)}") from None
+        raise SystemExit(f"{_PROG} edit: {one_line(args.script, exc)}") from None
     return _run_edits(args, edits)
 
 
@@ -231,7 +214,7 @@ def _cmd_undo(args):
     try:
         outcomes = undolog.undo(target, force=args.force, fsync=not args.no_fsync)
     except (FitsmillError, OSError) as exc:
-        print(_one_line(target, exc), file=sys.stderr)
+        print(one_line(target, exc), file=sys.stderr)
         return 1
     for outcome in outcomes:
         print(outcome, file=sys.stdout if outcome.ok else sys.stderr)

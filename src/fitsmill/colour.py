@@ -119,7 +119,7 @@ def per_band_rgb(r, g, b, style=None, **overrides):
     out = np.empty(bands[0].shape + (3,), np.float32)
     for i, band in enumerate(bands):
         own = np.isfinite(band)
-        vmin, vmax = compute_limits(band, style, finite=None if own.all() else own)
+        vmin, vmax = compute_limits(band, style, finite=True if own.all() else own)
         w = normalize(band, vmin, vmax, finite=own)
         with np.errstate(invalid="ignore"):
             apply_stretch(w, style.stretch, gamma=style.gamma, a=style.softening, out=w)

@@ -39,9 +39,12 @@ _HISTEQ_LEVELS = 65536
 _DACHS_QUALITY = 75
 
 
+_DEFAULT_STYLE = PreviewStyle()
+
+
 def _style(style, overrides):
     if style is None:
-        style = PreviewStyle()
+        style = _DEFAULT_STYLE
     elif not isinstance(style, PreviewStyle):
         raise TypeError(f"style must be a PreviewStyle, not {type(style).__name__}")
     return style.replace(**overrides)
@@ -77,8 +80,9 @@ def compute_limits(image, style=None, finite=None, **overrides):
         2-D real array.
     style : PreviewStyle, optional
         Its ``limits`` (and the parameters of that method) are used.
-    finite : numpy.ndarray of bool, optional
-        ``np.isfinite(image)`` if the caller has it already.
+    finite : numpy.ndarray of bool or True, optional
+        ``np.isfinite(image)`` if the caller has it already; True if every
+        pixel is known to be finite.
     **overrides
         Style fields to change, e.g. ``limits="zscale"``.
 
@@ -324,7 +328,7 @@ def encode(pixels, format="jpeg", quality=85, alpha=None):
 def _map_grey(arr, style, finite):
     # Limits, stretch, inversion and quantisation of one band: pixels in
     # FITS order, uint8 or uint16 by the style.
-    vmin, vmax = compute_limits(arr, style, finite=finite)
+    vmin, vmax = compute_limits(arr, style, finite=True if finite is None else finite)
     bits16 = style.format == "png" and style.png_bits == 16
     top = 65535 if bits16 else 255
     dtype = np.uint16 if bits16 else np.uint8
@@ -417,7 +421,7 @@ def _dachs_levels(pixels, gamma):
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
     finite = _finite_mask(arr)
-    lo, hi = minmax_limits(arr, finite=finite)
+    lo, hi = minmax_limits(arr, finite=True if finite is None else finite)
     if not hi > lo:
         return np.zeros(arr.shape, np.uint8)
     lo, hi = arr.dtype.type(lo), arr.dtype.type(hi)

@@ -20,8 +20,11 @@ __all__ = [
 # Below this many values a plain sort is cheaper than the sampled bracketing
 # in select_ranks.
 _SMALL = 4096
-# Size of the strided sample that brackets the wanted ranks.
-_SAMPLE = 1024
+# Positions (as fractions of the array length) of the sample that brackets
+# the wanted ranks: fixed pseudo-random ones, because a strided sample of an
+# image aliases with its row length (one column of a plate is no sample of
+# the plate) and a fresh random generator per call costs more than the rest.
+_SAMPLE_AT = np.sort(np.random.default_rng(20240101).random(1024))
 
 
 def finite_values(image, finite=None):
@@ -31,10 +34,11 @@ def finite_values(image, finite=None):
     ----------
     image : numpy.ndarray
         Any real array.
-    finite : numpy.ndarray of bool, optional
-        ``np.isfinite(image)`` when the caller already has it; pass None to
-        have it computed.  When every pixel is finite the result is a view
-        of a contiguous image (no copy).
+    finite : numpy.ndarray of bool or True, optional
+        ``np.isfinite(image)`` when the caller already has it, True when
+        every pixel is known to be finite, None to have it computed.  When
+        every pixel is finite the result is a view of a contiguous image
+        (no copy).
 
     Returns
     -------
@@ -42,6 +46,8 @@ def finite_values(image, finite=None):
         The finite values, in memory order.
     """
     image = np.asarray(image)
+    if finite is True:
+        return image.ravel()
     if finite is None:
         finite = np.isfinite(image)
         if finite.all():
@@ -74,10 +80,10 @@ def select_ranks(values, ranks):
     """The values that would sit at the given positions after sorting.
 
     Equivalent to ``np.sort(values)[ranks]`` but linear in time and cheap
-    for ranks near either end (the percentile limits): a strided sample
+    for ranks near either end (the percentile limits): a fixed sample
     brackets the ranks, one pass picks the values in the low and high
     brackets, only those few are sorted, and counts verify the brackets.
-    A failed bracket (e.g. periodic data defeating the sample) falls back
+    A failed bracket (data that defeat the sample) falls back
     to a full partition, so the result is always exact.
 
     Parameters
@@ -96,7 +102,7 @@ def select_ranks(values, ranks):
     if n <= _SMALL:
         ordered = np.sort(values)
         return [ordered[r] for r in ranks]
-    sample = np.sort(values[::n // _SAMPLE])
+    sample = np.sort(values[(_SAMPLE_AT * n).astype(np.intp)])
     m = sample.size
     low = [r for r in ranks if r < n // 2]
     high = [r for r in ranks if r >= n // 2]

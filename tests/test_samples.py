@@ -119,10 +119,10 @@ def test_float_image_has_nan_patch_and_columns(archive):
 def test_colour_file_layout(archive):
     _, manifest = archive
     with fits.open(by_name(manifest, "rgb.fits")) as hdus:
-        assert len(hdus) == 4
-        assert [h.name for h in hdus[1:]] == ["R", "G", "B"]
-        r, g, b = (h.data for h in hdus[1:])
-        np.testing.assert_allclose(hdus[0].data, r + g + b, rtol=1e-6)
+        assert len(hdus) == 5 and hdus[0].data is None
+        assert [h.name for h in hdus[1:]] == ["SUM", "R", "G", "B"]
+        r, g, b = (hdus[i].data for i in (2, 3, 4))    # --rgb 2,3,4
+        np.testing.assert_allclose(hdus[1].data, r + g + b, rtol=1e-6)
         # The nebula is red: red dominates the summed light.
         assert r.sum() > 1.3 * g.sum()
 

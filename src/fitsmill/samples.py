@@ -455,8 +455,9 @@ def make_sample_archive(dest, seed=0, plate_shape=(1024, 1024)):
       extension 1 (empty primary, as fpack writes).
     - ``images/galaxy_nan.fits``: float32 with a NaN patch and NaN columns
       and a TAN WCS.
-    - ``colour/rgb.fits``: primary = sum of the bands; extensions 1-3
-      (HDU numbers 2, 3, 4) are the R, G, B bands (EXTNAME R, G, B).
+    - ``colour/rgb.fits``: empty primary, extension 1 the sum of the
+      bands (EXTNAME SUM), extensions 2, 3, 4 the R, G, B bands (EXTNAME
+      R, G, B), as in the DaCHS manual's colour preview example.
     - ``spectra/spectrum_1d.fits``: 1-D spectrum with a linear spectral WCS.
     - ``spectra/spectrum_table.fits``: binary table with columns
       ``spectral`` and ``flux``.
@@ -528,12 +529,16 @@ def make_sample_archive(dest, seed=0, plate_shape=(1024, 1024)):
     note(p, "float32 512x512 galaxy with a NaN patch and two NaN columns, TAN WCS")
 
     r, g, b = colour_bands((256, 256), seed)
-    hdus = [fits.PrimaryHDU(r + g + b)]
+    primary = fits.PrimaryHDU()
+    primary.header["OBJECT"] = ("synthetic star field with nebula", "object name")
+    primary.header["DATE"] = _FILE_DATE
+    hdus = [primary, fits.ImageHDU(r + g + b, name="SUM")]
     for name, band in zip("RGB", (r, g, b)):
         hdus.append(fits.ImageHDU(band, name=name))
     p = dest / "colour" / "rgb.fits"
     _write_hdus(p, hdus)
-    note(p, "colour file: primary = sum, extensions 1-3 (HDU 2,3,4) = R, G, B bands")
+    note(p, "colour file: extensions 2, 3, 4 = R, G, B bands (--rgb 2,3,4); "
+            "extension 1 = their sum; empty primary")
 
     wave, flux = spectrum(seed=seed)
     h = fits.Header()

@@ -145,18 +145,21 @@ def test_up_to_date_stale_force_and_report(tmp_path, capsys):
     os.utime(preview, ns=(10**18, 10**18))
     os.utime(stale, ns=(10**18 + 1, 10**18 + 1))
     (inputs / "previews" / flat_name(accrefs[0])).unlink()
+    # An empty preview (a crash before its data reached the disk) is missing.
+    (inputs / "previews" / flat_name(accrefs[3])).write_bytes(b"")
     capsys.readouterr()
     report = _run(ManualPILPreviewMaker, inputs, "--report")
     assert CALLS == []
     assert {k: sorted(v) for k, v in report.reportDict.items()} == {
-        "with": ["im1.png", "im3.png"], "stale": ["im2.png"], "without": ["im0.png"]}
+        "with": ["im1.png"], "stale": ["im2.png"], "without": ["im0.png", "im3.png"]}
     assert "stale" in capsys.readouterr().out
 
-    _run(ManualPILPreviewMaker, inputs)
-    assert sorted(CALLS) == sorted([accrefs[0], accrefs[2]])
+    _run(ManualPILPreviewMaker, inputs, "--fsync")
+    assert sorted(CALLS) == sorted([accrefs[0], accrefs[2], accrefs[3]])
     CALLS.clear()
     _run(ManualPILPreviewMaker, inputs, "--force")
     assert sorted(CALLS) == sorted(accrefs)
+    assert not [p for p in (inputs / "previews").iterdir() if p.name.startswith(".")]
 
 
 def test_split_naming_dirs_and_rd(tmp_path):

@@ -1,37 +1,37 @@
 """Atomic file creation: temporary file in the target directory, then rename.
 
 A reader (or a rerun after a crash) sees either the old file or the whole
-new one, never a partial file.  New files get the mode an ordinary
-``open()`` would give them (0666 minus the umask), not mkstemp's 0600.
+new one, never a partial file.  The temporary file is created with mode
+0666, so the final file gets the mode an ordinary ``open()`` would give it
+(0666 minus the umask), and directories are created with 0777 minus the
+umask.
 """
 
+import itertools
 import os
-import tempfile
 
-__all__ = ["atomic_write", "process_umask"]
+__all__ = ["atomic_write"]
 
-_UMASK = None
+_serial = itertools.count()
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def process_umask():
-    """Return the process umask without changing it.
-
-    Read from ``/proc/self/status`` where available, since setting and
-    restoring the umask to read it races with other threads.
-    """
-    global _UMASK
-    if _UMASK is None:
+def _create_temp(directory, base, makedirs):
+    """Open a new hidden temporary file next to the target."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{os.getpid()}.{next(_serial)}.tmp")
         try:
-            with open("/proc/self/status", encoding="ascii") as f:
-                _UMASK = next(int(line.split()[1], 8) for line in f
-                              if line.startswith("Umask:"))
-        except (OSError, StopIteration, ValueError):
-            _UMASK = os.umask(0o022)
-            os.umask(_UMASK)
-    return _UMASK
+            return tmp, os.open(tmp, _FLAGS, 0o666)
+        except FileExistsError:
+            continue  # a leftover of a killed process with the same pid
+        except FileNotFoundError:
+            if not makedirs:
+                raise
+            os.makedirs(directory, exist_ok=True)
+            makedirs = False
 
 
-def atomic_write(path, data, *, fsync=True, makedirs=True):
+def atomic_write(path, data, *, fsync=False, makedirs=True):
     """Create or replace ``path`` atomically.
 
     Parameters
@@ -42,17 +42,18 @@ def atomic_write(path, data, *, fsync=True, makedirs=True):
         The whole content, or chunks written in turn (a generator that
         raises leaves no trace: the temporary file is removed).
     fsync : bool, optional
-        Flush the file to disk before the rename (and the directory after
-        it), so a crash cannot leave an empty file under the final name.
+        Flush the file to disk before the rename and the directory after
+        it, so that after a crash the file is either absent or complete.
+        Without it the rename is still atomic for running readers, but a
+        crash may leave an empty file (callers that skip existing files
+        should treat empty ones as missing).  It costs a disk flush per
+        file, often far more than writing a small preview.
     makedirs : bool, optional
-        Create missing parent directories (modes from the umask).
+        Create missing parent directories.
     """
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
-    if makedirs:
-        os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    tmp, fd = _create_temp(directory, os.path.basename(path), makedirs)
     try:
         with os.fdopen(fd, "wb") as f:
             if isinstance(data, (bytes, bytearray, memoryview)):
@@ -60,7 +61,6 @@ def atomic_write(path, data, *, fsync=True, makedirs=True):
             else:
                 for chunk in data:
                     f.write(chunk)
-            os.fchmod(f.fileno(), 0o666 & ~process_umask())
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())

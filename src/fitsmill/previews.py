@@ -56,20 +56,22 @@ class PreviewMaker(FileProcessor):
         The default naming policy (``"standard"``), see
         :mod:`fitsmill.naming`; ``--naming`` overrides it.
     ``fsyncPreviews``
-        Flush every preview to disk before renaming it into place (True),
-        so a crash never leaves an empty preview that looks up to date.
+        Flush every preview to disk before renaming it into place (default
+        False; ``--fsync`` sets it).  A flush per file costs more than
+        making a small preview, and previews can be remade: without it, a
+        crash may leave empty previews, which count as missing.
 
     Options added to the framework's: ``--force``, ``--preview-dir DIR``,
-    ``--naming POLICY``.
+    ``--naming POLICY``, ``--fsync``.
     """
 
     naming = "standard"
-    fsyncPreviews = True
+    fsyncPreviews = False
 
     @staticmethod
     def addOptions(parser):
-        """Add ``--force``, ``--preview-dir`` and ``--naming`` (upward call
-        to :meth:`FileProcessor.addOptions` included)."""
+        """Add ``--force``, ``--preview-dir``, ``--naming`` and ``--fsync``
+        (upward call to :meth:`FileProcessor.addOptions` included)."""
         FileProcessor.addOptions(parser)
         parser.add_option("--force", action="store_true", dest="force",
                           default=False, help="rebuild previews even when they"
@@ -83,6 +85,9 @@ class PreviewMaker(FileProcessor):
                           " (DaCHS's flat base64 names, no extension) or"
                           " 'split:EXT' (the accref tree mirrored, EXT"
                           " appended, e.g. split:.jpeg)")
+        parser.add_option("--fsync", action="store_true", dest="fsync",
+                          default=False, help="flush each preview to disk"
+                          " before renaming it into place (slow)")
 
     def __init__(self, opts=None, dd=None):
         super().__init__(opts, dd)
@@ -155,16 +160,18 @@ class PreviewMaker(FileProcessor):
     def _previewState(self, accref):
         """``"with"``, ``"stale"`` or ``"without"`` for ``accref``."""
         try:
-            preview = os.stat(self.getPreviewPath(accref)).st_mtime_ns
+            st = os.stat(self.getPreviewPath(accref))
         except FileNotFoundError:
             return "without"
+        if not st.st_size:
+            return "without"  # what a crash before the data reached disk leaves
         try:
             source = os.stat(self.getSourcePath(accref)).st_mtime_ns
         except FileNotFoundError:
             # Virtual accrefs (e.g. spectra made on the fly) have no file
             # to compare with: existence is all we can check.
             return "with"
-        return "with" if preview >= source else "stale"
+        return "with" if st.st_mtime_ns >= source else "stale"
 
     def classify(self, accref):
         """Classify the preview of ``accref`` for ``--report``: ``with``
@@ -191,7 +198,8 @@ class PreviewMaker(FileProcessor):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"getPreviewData returned {type(data).__name__},"
                             " not bytes")
-        atomic_write(path, data, fsync=self.fsyncPreviews)
+        atomic_write(path, data,
+                     fsync=self.fsyncPreviews or bool(getattr(self.opts, "fsync", False)))
 
 
 def _ext_value(text):

@@ -295,5 +295,5 @@ def shrink_fits(src, dest, factor, *, ext=None, plane=0, convention="centre",
 
     chunks = iterScaledBytes(src, factor, extra_cards or {}, ext=ext, plane=plane,
                              convention=convention)
-    atomic_write(dest, chunks)
+    atomic_write(dest, chunks, fsync=True)
     return os.fspath(dest)

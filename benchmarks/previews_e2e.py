@@ -1,0 +1,367 @@
+"""End-to-end previews: ``fitsmill previews`` against a DaCHS-style PreviewMaker.
+
+Data are generated in a temporary directory in this run:
+
+* ``--files`` FITS images of ``--size`` x ``--size`` int16 pixels with
+  BZERO 32768 (default 300 of 1024 x 1024: synthetic plates);
+* one plate of ``--plate`` x ``--plate`` int16 pixels (default 10000, 200 MB);
+* ``--spectra`` FITS binary-table spectra of 4,000 points.
+
+Measured, all in the same run, warm page cache:
+
+``kernel``
+    The bare kernel in this process: ``scaled_image`` + ``imaging.render``
+    per file (the figure of benchmarks/previews_kernel.py).
+``fitsmill e2e``
+    ``fitsmill previews --force`` as a subprocess, serial and ``-j 2``:
+    wall time including interpreter start-up, and the framework's own
+    elapsed time (``--summary-json``), from which the rate is computed.
+``dachs-style``
+    DaCHS's pipeline rebuilt here on astropy + NumPy + Pillow: header by
+    astropy, rows by ``numpy.fromfile`` in float32, DaCHS's block mean
+    (Python ``sum`` over the transposed row), min/max + gamma 0.25 8-bit
+    mapping, Pillow JPEG, temp file + fsync + rename.  ``-j 2`` runs it in
+    a ``multiprocessing`` pool of two.
+``spectra``
+    ``plot_spectrum`` alone, ``fitsmill previews --spectra`` end to end,
+    and DaCHS's matplotlib plot (``get2DPlot``: 4x2 inches at 50 dpi,
+    8-colour PNG) when matplotlib is installed.
+
+Figures are medians of ``--repeats`` runs.  The machine may be shared
+(2 cores, several users): compare the ratios within one run, not the
+absolute figures across runs.
+
+Usage: python benchmarks/previews_e2e.py [--quick]
+"""
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from PIL import Image
+
+from fitsmill import imaging, samples
+from fitsmill.scaledrows import scaled_image
+from fitsmill.spectra import plot_spectrum
+
+PREVIEW_SIZE = 200
+
+# Runs the CLI in a child and reports the child's peak RSS (and that of
+# its workers) on stderr.
+_WRAPPER = (
+    "import resource, sys\n"
+    "from fitsmill.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "sys.stderr.write('RSS_KB %d %d\\n' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+    " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(rc)\n")
+
+
+# ------------------------------------------------------------------ data
+
+def make_images(directory, n, size):
+    """n int16 BZERO images; 4 distinct plates written round-robin."""
+    os.makedirs(directory, exist_ok=True)
+    masters = []
+    for seed in range(min(4, n)):
+        path = os.path.join(directory, f"img{seed:04d}.fits")
+        samples.write_plate(path, (size, size), seed=seed)
+        masters.append(path)
+    for k in range(len(masters), n):
+        shutil.copyfile(masters[k % len(masters)], os.path.join(directory, f"img{k:04d}.fits"))
+    return sorted(os.path.join(directory, f) for f in os.listdir(directory))
+
+
+def make_spectra(directory, n, points=4000):
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for k in range(n):
+        wave, flux = samples.spectrum(points, seed=k)
+        path = os.path.join(directory, f"spec{k:05d}.fits")
+        Table({"spectral": wave, "flux": flux}).write(path)
+        paths.append(path)
+    return paths
+
+
+def warm(paths):
+    """Read every file once (page cache) and return the seconds it took."""
+    t0 = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as f:
+            while f.read(1 << 22):
+                pass
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------- DaCHS-style peer
+
+_NUM_CODE = {8: "uint8", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def dachs_scaled_rows(path, dest_size):
+    """DaCHS's iterScaledRows fast path (dachs-behaviour.md section 3)."""
+    with open(path, "rb") as f:
+        hdr = fits.Header.fromfile(f)
+        naxis1, naxis2 = hdr["NAXIS1"], hdr["NAXIS2"]
+        factor = max(1, max(naxis1, naxis2) // dest_size + 1)
+        dtype = _NUM_CODE[hdr["BITPIX"]]
+        bzero, bscale = hdr.get("BZERO", 0), hdr.get("BSCALE", 1)
+
+        def rows():
+            for _ in range(naxis2):
+                row = np.fromfile(f, dtype, naxis1)
+                if bzero != 0 or bscale != 1:
+                    row = np.asarray(row, "float32") * bscale + bzero
+                yield row
+
+        it = rows()
+        dest_len = naxis1 // factor
+        for _ in range(naxis2 // factor):
+            new_row = np.zeros((naxis1,), "float32")
+            for _ in range(factor):
+                try:
+                    new_row = new_row + next(it)
+                except StopIteration:
+                    break
+            new_row /= factor
+            new_row = new_row[:dest_len * factor] / factor
+            yield sum(np.transpose(new_row.reshape((dest_len, factor))))
+
+
+def dachs_jpeg(pixels, gamma=0.25):
+    """DaCHS's imgtools.jpegFromNumpyArray."""
+    pixels = np.flipud(pixels)
+    lo, hi = np.min(pixels), np.max(pixels)
+    pixels = (np.power((pixels - lo) / (hi - lo), gamma) * 255).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(pixels, "L").save(out, format="jpeg")
+    return out.getvalue()
+
+
+def dachs_preview(args):
+    """One DaCHS-style PreviewMaker.process: compute, safeReplaced write."""
+    src, dest = args
+    data = dachs_jpeg(np.array(list(dachs_scaled_rows(src, PREVIEW_SIZE))))
+    tmp = dest + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, dest)
+    os.chmod(dest, 0o664)
+
+
+def dachs_run(paths, out_dir, procs):
+    os.makedirs(out_dir, exist_ok=True)
+    jobs = [(p, os.path.join(out_dir, os.path.basename(p) + ".jpeg")) for p in paths]
+    t0 = time.perf_counter()
+    if procs == 1:
+        for job in jobs:
+            dachs_preview(job)
+    else:
+        with multiprocessing.get_context("fork").Pool(procs) as pool:
+            pool.map(dachs_preview, jobs, chunksize=4)
+    return time.perf_counter() - t0
+
+
+def _dachs_child(paths, out_dir, queue):
+    elapsed = dachs_run(paths, out_dir, 1)
+    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def dachs_isolated(paths, out_dir):
+    """A DaCHS-style serial run in a fresh process: (seconds, peak RSS KiB)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_dachs_child, args=(paths, out_dir, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def dachs_spectrum_plot(wave, flux):
+    """DaCHS's SpectralPreviewMaker.get2DPlot (matplotlib, Agg)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot, ticker
+
+    data = sorted(zip(wave, flux))
+    fig = pyplot.figure(figsize=(4, 2))
+    ax = fig.add_axes([0, 0, 1, 1], frameon=False)
+    ax.semilogy([p[0] for p in data], [p[1] for p in data], "-", color="black")
+    ax.xaxis.set_major_locator(ticker.NullLocator())
+    ax.yaxis.set_major_locator(ticker.NullLocator())
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=50)
+    pyplot.close(fig)
+    im = Image.open(io.BytesIO(buf.getvalue())).convert("L").convert(
+        "P", palette=Image.ADAPTIVE, colors=8)
+    out = io.BytesIO()
+    im.save(out, format="png", bits=3)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------- fitsmill
+
+def kernel_run(paths):
+    t0 = time.perf_counter()
+    for path in paths:
+        imaging.render(scaled_image(path, size=PREVIEW_SIZE))
+    return time.perf_counter() - t0
+
+
+def fitsmill_run(inputs, sources, preview_dir, procs, extra=()):
+    """``fitsmill previews --force`` in a child: (wall s, framework s, RSS KiB)."""
+    summary = os.path.join(preview_dir + ".json")
+    cmd = [sys.executable, "-c", _WRAPPER, "previews", "--force", "--no-progress",
+           "--inputs-dir", inputs, "--preview-dir", preview_dir, "--naming", "split:.jpeg",
+           "--summary-json", summary, "-j", str(procs), *extra, *sources]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"fitsmill previews failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    rss = [line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("RSS_KB")]
+    with open(summary, encoding="utf-8") as f:
+        elapsed = json.load(f)["elapsed_seconds"]
+    return wall, elapsed, max(int(v) for v in rss[-1])
+
+
+def median_of(fn, repeats):
+    results = [fn() for _ in range(repeats)]
+    if isinstance(results[0], tuple):
+        return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
+    return statistics.median(results)
+
+
+# ------------------------------------------------------------------- main
+
+def _row(label, seconds, n, unit="files", rss=None, ref=None):
+    rate = n / seconds if seconds > 0 else float("inf")
+    text = f"  {label:<38} {seconds:9.3f} s {rate:10.1f} {unit}/s"
+    if ref is not None:
+        text += f"   x{seconds / ref:6.2f}"
+    if rss is not None:
+        text += f"   peak RSS {rss / 1024:7.1f} MiB"
+    print(text, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--plate", type=int, default=10000)
+    parser.add_argument("--spectra", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.quick:
+        args.files, args.size, args.plate, args.spectra, args.repeats = 12, 256, 1200, 40, 1
+
+    tmp = tempfile.mkdtemp(prefix="fitsmill-previews-e2e-")
+    try:
+        inputs = os.path.join(tmp, "inputs")
+        images = make_images(os.path.join(inputs, "images"), args.files, args.size)
+        plate = os.path.join(inputs, "plate", "plate.fits")
+        os.makedirs(os.path.dirname(plate))
+        samples.write_plate(plate, (args.plate, args.plate), seed=7, n_stars=2000)
+        spectra = make_spectra(os.path.join(inputs, "spectra"), args.spectra)
+        out = os.path.join(tmp, "out")
+        n = len(images)
+        print(f"previews end to end; {os.cpu_count()} CPUs (shared: figures are noisy,"
+              f" compare ratios); medians of {args.repeats}")
+
+        read = median_of(lambda: warm(images), args.repeats)
+        print(f"\n{n} files of {args.size}x{args.size} int16 "
+              f"({n * os.path.getsize(images[0]) / 1e6:.0f} MB); x = time / fitsmill serial e2e")
+        kernel = median_of(lambda: kernel_run(images), args.repeats)
+        wall1, fw1, rss1 = median_of(lambda: fitsmill_run(
+            inputs, [os.path.join(inputs, "images", "*.fits")], os.path.join(out, "f1"), 1),
+            args.repeats)
+        wall2, fw2, rss2 = median_of(lambda: fitsmill_run(
+            inputs, [os.path.join(inputs, "images", "*.fits")], os.path.join(out, "f2"), 2),
+            args.repeats)
+        d1 = median_of(lambda: dachs_run(images, os.path.join(out, "d1"), 1), args.repeats)
+        d2 = median_of(lambda: dachs_run(images, os.path.join(out, "d2"), 2), args.repeats)
+        _row("read the files (python, page cache)", read, n)
+        _row("kernel: scaled_image + render", kernel, n, ref=fw1)
+        _row("fitsmill previews, framework time", fw1, n, ref=fw1)
+        _row("fitsmill previews, wall incl. startup", wall1, n, rss=rss1, ref=fw1)
+        _row("fitsmill previews -j 2, framework", fw2, n, ref=fw1)
+        _row("fitsmill previews -j 2, wall", wall2, n, rss=rss2, ref=fw1)
+        _row("dachs-style (astropy+numpy+Pillow)", d1, n, ref=fw1)
+        _row("dachs-style, pool of 2", d2, n, ref=fw1)
+        print(f"  e2e/kernel {fw1 / kernel:.2f}  (target <= 1.2);  -j 2 speed-up"
+              f" {fw1 / fw2:.2f} framework, {wall1 / wall2:.2f} wall (target >= 1.8);"
+              f"  dachs-style/fitsmill {d1 / fw1:.1f} serial, {d2 / fw2:.1f} -j 2")
+
+        warm([plate])
+        size_mb = os.path.getsize(plate) / 1e6
+        print(f"\nplate {args.plate}x{args.plate} int16 ({size_mb:.0f} MB)")
+        cat = median_of(lambda: warm([plate]), args.repeats)
+        pk = median_of(lambda: kernel_run([plate]), args.repeats)
+        pw, pf, prss = median_of(lambda: fitsmill_run(
+            inputs, [plate], os.path.join(out, "p1"), 1), args.repeats)
+        pd, pdrss = median_of(lambda: dachs_isolated([plate], os.path.join(out, "pd")),
+                              args.repeats)
+        _row("read the file (python, page cache)", cat, 1, "plates")
+        _row("kernel: scaled_image + render", pk, 1, "plates", ref=pf)
+        _row("fitsmill previews, framework time", pf, 1, "plates", ref=pf)
+        _row("fitsmill previews, wall incl. startup", pw, 1, "plates", rss=prss, ref=pf)
+        _row("dachs-style (astropy+numpy+Pillow)", pd, 1, "plates", rss=pdrss, ref=pf)
+        print(f"  e2e/kernel {pf / pk:.2f};  dachs-style/fitsmill {pd / pf:.1f}")
+
+        ns = len(spectra)
+        warm(spectra)
+        arrays = [tuple(Table.read(p)[c].data for c in ("spectral", "flux")) for p in spectra]
+        print(f"\n{ns} spectra of 4000 points (FITS binary tables)")
+
+        def plots():
+            t0 = time.perf_counter()
+            for wave, flux in arrays:
+                plot_spectrum(wave, flux)
+            return time.perf_counter() - t0
+
+        plot_t = median_of(plots, args.repeats)
+        sw1, sf1, _ = median_of(lambda: fitsmill_run(
+            inputs, [os.path.join(inputs, "spectra", "*.fits")], os.path.join(out, "s1"), 1,
+            ["--spectra"]), args.repeats)
+        sw2, sf2, _ = median_of(lambda: fitsmill_run(
+            inputs, [os.path.join(inputs, "spectra", "*.fits")], os.path.join(out, "s2"), 2,
+            ["--spectra"]), args.repeats)
+        _row("plot_spectrum (arrays in memory)", plot_t, ns, "spectra", ref=sf1)
+        _row("fitsmill previews --spectra, framework", sf1, ns, "spectra", ref=sf1)
+        _row("fitsmill previews --spectra -j 2, framework", sf2, ns, "spectra", ref=sf1)
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("  matplotlib (DaCHS's get2DPlot): not installed, skipped")
+        else:
+            subset = arrays[:max(1, min(ns, 200))]
+            t0 = time.perf_counter()
+            for wave, flux in subset:
+                dachs_spectrum_plot(wave, flux)
+            mpl = (time.perf_counter() - t0) * ns / len(subset)
+            _row(f"matplotlib get2DPlot (scaled from {len(subset)})", mpl, ns, "spectra",
+                 ref=sf1)
+            print(f"  matplotlib/plot_spectrum {mpl / plot_t:.1f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -254,6 +254,21 @@ def test_render_png_levels_match_numpy_pipeline(stretch, kw, invert):
     assert (got[~finite] == 42).all()
 
 
+@pytest.mark.parametrize("stretch,kw,formula", [
+    ("power", {"gamma": 0.25}, lambda x: x ** 0.25),
+    ("log", {}, lambda x: np.log(1000 * x + 1) / np.log(1001)),
+    ("asinh", {"a": 0.01}, lambda x: np.arcsinh(x / 0.01) / np.arcsinh(100)),
+    ("sqrt", {}, np.sqrt),
+])
+def test_render_steep_stretches_near_black(stretch, kw, formula):
+    # The steepest part of the curves, where a coarse table would be wrong.
+    x = np.concatenate([[0.0], np.geomspace(1e-12, 1, 4000)])[None, :]
+    got = pixels_of(render(x, format="png", limits="manual", vmin=0, vmax=1,
+                           stretch=stretch, **kw))
+    expected = np.rint(formula(x) * 255)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+
+
 def test_render_does_not_modify_input_and_accepts_ints():
     image = (rng(8).random((30, 40)) * 4000).astype(np.int16)
     copy = image.copy()

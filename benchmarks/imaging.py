@@ -30,15 +30,24 @@ from fitsmill import imaging, limits, samples
 
 
 def timed(fn, repeats, inner):
-    """Median time of one call of fn, in microseconds."""
+    """Median wall and CPU time of one call of fn, in microseconds.
+
+    CPU time (this process) is less disturbed than wall time when the
+    machine is shared; both come from the same runs.
+    """
     fn()
-    runs = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(inner):
             fn()
-        runs.append((time.perf_counter() - t0) / inner)
-    return statistics.median(runs) * 1e6
+        wall.append((time.perf_counter() - t0) / inner)
+        cpu.append((time.process_time() - c0) / inner)
+    return statistics.median(wall) * 1e6, statistics.median(cpu) * 1e6
+
+
+def fmt(t):
+    return f"{t[0]:8.0f} ({t[1]:6.0f})"
 
 
 def astropy_render(image, stretch):
@@ -74,9 +83,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats, budget = (3, 0.02) if args.quick else (15, 0.2)
 
-    print("median microseconds per call (astropy/fitsmill ratio; >1: fitsmill faster)")
+    print("median microseconds per call, wall (cpu); ratio = peer/fitsmill wall, "
+          ">1: fitsmill faster")
     print("shared machine: figures are noisy, compare ratios within this run\n")
-    header = f"{'data':22} {'task':30} {'fitsmill':>10} {'peer':>10} {'ratio':>7}  peer"
+    header = f"{'data':20} {'task':28} {'fitsmill':>17} {'peer':>17} {'ratio':>6}  peer"
     print(header)
     print("-" * len(header))
     for name, image in datasets(args.quick):
@@ -85,8 +95,8 @@ def main(argv=None):
         def row(task, ours, peer, peer_name):
             t_ours = timed(ours, repeats, inner)
             t_peer = timed(peer, repeats, inner)
-            print(f"{name:22} {task:30} {t_ours:10.1f} {t_peer:10.1f} "
-                  f"{t_peer / t_ours:7.2f}  {peer_name}")
+            print(f"{name:20} {task:28} {fmt(t_ours)} {fmt(t_peer)} "
+                  f"{t_peer[0] / t_ours[0]:6.2f}  {peer_name}")
 
         finite = image[np.isfinite(image)]
         row("limits percentile 0.5/99.5", lambda: limits.percentile_limits(image),
@@ -105,9 +115,9 @@ def main(argv=None):
         pixels = np.flipud(imaging.to_uint8(imaging.normalize(image, vmin, vmax)))
         t_floor = timed(lambda: pillow_floor(pixels), repeats, inner)
         t_render = timed(lambda: imaging.render(image), repeats, inner)
-        print(f"{name:22} {'Pillow JPEG85 encode alone':30} {t_floor:10.1f} "
-              f"{'':10} {'':7}  (floor; render overhead above it: "
-              f"{t_render - t_floor:.1f} us)")
+        print(f"{name:20} {'Pillow JPEG85 encode alone':28} {fmt(t_floor)} "
+              f"{'':17} {'':6}  floor; default render adds "
+              f"{t_render[0] - t_floor[0]:.0f} ({t_render[1] - t_floor[1]:.0f}) us")
     return 0
 
 

@@ -41,9 +41,9 @@ import sys
 
 from fitsmill import fitsfile
 from fitsmill.errors import CannotComputeHeader
-from fitsmill.header import Header, as_header
+from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
-from fitsmill.sortheaders import sort_headers, sortHeaders, structural_sequence
+from fitsmill.sortheaders import CardList, header_from_images, sort_headers, sortHeaders
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -58,6 +58,13 @@ _NAXISN = re.compile(r"NAXIS[1-9][0-9]{0,2}")
 
 # Keywords a primary header (the cache file) must not have.
 _NOT_PRIMARY = frozenset(("XTENSION", "PCOUNT", "GCOUNT"))
+
+# The cards that make a cache a data-less primary header.
+_CACHE_CARDS = {
+    "SIMPLE": Card("SIMPLE", True, "file conforms to FITS standard").image,
+    "BITPIX": Card("BITPIX", 8, "number of bits per data pixel").image,
+    "NAXIS": Card("NAXIS", 0, "no data").image,
+}
 
 
 def _add_fsync_option(parser):
@@ -195,7 +202,25 @@ class HeaderProcessor(FileProcessor):
                           dest="reHeader", default=False)
         _add_fsync_option(parser)
 
+    # The primary header of the file process() is working on, read once per
+    # call: (srcName, Header) while process() runs, None otherwise.
+    _headerMemo = None
+
     # ------------------------------------------------------------- hooks
+
+    def getPrimaryHeader(self, srcName):
+        """Return the primary header of the FITS file ``srcName``.
+
+        While :meth:`process` works on a file its header is read once; each
+        call returns a fresh copy, so changing it in place is safe.
+        """
+        memo = self._headerMemo
+        if memo is not None and memo[0] == srcName:
+            return memo[1].copy()
+        hdr = fitsfile.read_header(srcName)
+        if memo is not None:
+            self._headerMemo = (srcName, hdr.copy())
+        return hdr
 
     def _isProcessed(self, srcName):
         """Return True when ``srcName`` already has its new header.
@@ -256,14 +281,17 @@ class HeaderProcessor(FileProcessor):
         """
         from fitsmill.atomic import atomic_write
 
-        hdr = as_header(hdr).copy()
-        for keyword in {kw for kw in hdr.keys()
-                        if _NAXISN.fullmatch(kw) or kw in _NOT_PRIMARY}:
-            del hdr[keyword]
-        if "SIMPLE" not in hdr:
-            hdr.insert(0, ("SIMPLE", True, "file conforms to FITS standard"))
-        hdr["BITPIX"] = 8
-        hdr["NAXIS"] = 0
+        cards = CardList(as_header(hdr))
+        images = [_CACHE_CARDS["SIMPLE"]] if "SIMPLE" not in cards.keys else []
+        for keyword in ("BITPIX", "NAXIS"):
+            if keyword not in cards.keys:
+                images.append(_CACHE_CARDS[keyword])
+        for keyword, image in zip(cards.keys, cards.images):
+            if keyword in _CACHE_CARDS and keyword != "SIMPLE":
+                image = _CACHE_CARDS[keyword]
+            if not _NAXISN.fullmatch(keyword) and keyword not in _NOT_PRIMARY:
+                images.append(image)
+        hdr = header_from_images(images)
         cache = self._sorted(hdr)
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
@@ -302,20 +330,20 @@ class HeaderProcessor(FileProcessor):
             A new header; ``hdr`` is not changed.
         """
         keep = self.keepKeys | DATA_KEYS
+        current = CardList(self.getPrimaryHeader(srcName))
         from_file = {}
-        for card in self.getPrimaryHeader(srcName).cards:
-            keyword = card.keyword
+        for keyword, image in zip(current.keys, current.images):
             if keyword in keep or _NAXISN.fullmatch(keyword):
-                from_file.setdefault(keyword, card)
-        cards = []
-        for card in as_header(hdr).cards:
-            keyword = card.keyword
+                from_file.setdefault(keyword, image)
+        cached = CardList(as_header(hdr))
+        images = []
+        for keyword, image in zip(cached.keys, cached.images):
             if keyword in from_file:
-                cards.append(from_file.pop(keyword))
+                images.append(from_file.pop(keyword))
             elif keyword not in DATA_KEYS and not _NAXISN.fullmatch(keyword):
-                cards.append(card)
-        cards.extend(from_file.values())
-        return Header(cards)
+                images.append(image)
+        images.extend(from_file.values())
+        return header_from_images(images)
 
     def _writeHeader(self, srcName, hdr):
         """Write the cached header ``hdr`` into ``srcName``.
@@ -327,6 +355,8 @@ class HeaderProcessor(FileProcessor):
         """
         new = self._sorted(self._fixHeaderDataKeys(srcName, hdr))
         result = fitsfile.write_header(srcName, new, fsync=_fsync(self.opts))
+        if self._headerMemo is not None:
+            self._headerMemo = ("", None)
         # The cache now matches the file: only a later change of the file
         # makes it stale.
         st = os.stat(srcName)
@@ -353,6 +383,13 @@ class HeaderProcessor(FileProcessor):
             cache"`` (not applied), what the write did with ``--apply``, or
             None.
         """
+        self._headerMemo = ("", None)
+        try:
+            return self._process(srcName)
+        finally:
+            self._headerMemo = None
+
+    def _process(self, srcName):
         opts = self.opts
         if not (opts.reProcess or opts.reHeader) and self._isProcessed(srcName):
             return None

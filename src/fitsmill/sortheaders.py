@@ -12,9 +12,13 @@ import re
 
 from fitsmill.errors import FitsFormatError
 
-__all__ = ["sort_headers", "sortHeaders", "structural_sequence"]
+__all__ = ["sort_headers", "sortHeaders", "structural_sequence", "CardList",
+           "header_from_images"]
 
 _NAXISN = re.compile(r"NAXIS([1-9][0-9]{0,2})")
+
+_BLANK = " " * 80
+_END = "END".ljust(80)
 
 # What follows the axis lengths, in the order FITS wants it.
 _PRIMARY_TAIL = ("EXTEND", "BZERO", "BSCALE")
@@ -51,13 +55,50 @@ def _is_card(item):
     return hasattr(item, "keyword")
 
 
-def _blank_text(card):
-    return str(card.value or "").strip()
+def _text(image):
+    """The text of a blank-keyword card (columns 9-80)."""
+    return image[8:80].strip()
 
 
-def _order(real, card_sequence):
-    """Sequenced cards first (each keyword once), then the rest in order."""
-    sequence = structural_sequence(card.keyword for card in real)
+class CardList:
+    """A header as parallel lists of keywords, card images and cards.
+
+    Keywords come from the Header's scan (no card is parsed); the images are
+    moved as they are, so untouched cards keep their bytes.
+
+    Parameters
+    ----------
+    header : Header or iterable of cards
+        fitsmill's Header (fast path), astropy's, or card objects.
+
+    Attributes
+    ----------
+    keys, images : list of str
+    """
+
+    def __init__(self, header):
+        from fitsmill.header import Header
+
+        self._header = header
+        if isinstance(header, Header):
+            self.keys = header.keys()
+            # Images straight from the Header: no Card object per card.
+            self.images = header._images()
+        else:
+            cards = list(getattr(header, "cards", header))
+            self.keys = [card.keyword for card in cards]
+            self.images = [_card_image(card) for card in cards]
+            self._cards = cards
+
+    def card(self, pos):
+        """The card at ``pos`` (parsed on demand)."""
+        cards = getattr(self, "_cards", None)
+        return cards[pos] if cards is not None else self._header[pos:pos + 1].cards[0]
+
+
+def _order(keys, images, card_sequence):
+    """Positions (or card images given in the sequence) in sorted order."""
+    sequence = structural_sequence(keys)
     for item in card_sequence or ():
         if _is_card(item):
             sequence.append(item)
@@ -66,9 +107,9 @@ def _order(real, card_sequence):
         else:
             sequence.append((item[0], bool(item[1])))
     first = {}
-    for index, card in enumerate(real):
-        if card.keyword:
-            first.setdefault(card.keyword, index)
+    for index, keyword in enumerate(keys):
+        if keyword:
+            first.setdefault(keyword, index)
     taken = set()
     head = []
     for item in sequence:
@@ -76,13 +117,13 @@ def _order(real, card_sequence):
             # A card given in the sequence replaces the header's cards of the
             # same keyword (or, for a separator, the same text), so a second
             # pass does not add it again.
+            image = _card_image(item)
             if item.keyword:
-                taken.update(i for i, c in enumerate(real)
-                             if c.keyword == item.keyword)
+                taken.update(i for i, kw in enumerate(keys) if kw == item.keyword)
             else:
-                taken.update(i for i, c in enumerate(real) if not c.keyword
-                             and _blank_text(c) == _blank_text(item))
-            head.append(item)
+                taken.update(i for i, kw in enumerate(keys) if not kw
+                             and _text(images[i]) == _text(image))
+            head.append(image)
             continue
         keyword, mandatory = item
         index = first.get(keyword)
@@ -91,20 +132,36 @@ def _order(real, card_sequence):
                 raise FitsFormatError(f"mandatory card {keyword!r} missing")
             continue
         taken.add(index)
-        head.append(real[index])
-    return head + [card for i, card in enumerate(real) if i not in taken]
+        head.append(index)
+    return head + [i for i in range(len(keys)) if i not in taken]
 
 
-def _commentary(cards, keep):
-    """The cards whose text passes ``keep``, each text once."""
+def _card_image(card):
+    """The image of a card object of any card class."""
+    image = getattr(card, "image", None)
+    if isinstance(image, str):
+        return image
+    from fitsmill.header import Card
+    return Card(card.keyword, card.value, card.comment).image
+
+
+def header_from_images(images):
+    """A Header made from card images (80 characters or CONTINUE groups)."""
+    from fitsmill.header import Header
+
+    return Header.fromstring("".join(images) + _END)
+
+
+def _commentary(cards, positions, keep):
+    """The positions whose card text passes ``keep``, each text once."""
     seen = set()
     result = []
-    for card in cards:
-        text = str(card.value)
-        if text in seen or (keep is not None and not keep(text)):
+    for pos in positions:
+        text = cards.images[pos][8:]
+        if text in seen or (keep is not None and not keep(str(cards.card(pos).value))):
             continue
         seen.add(text)
-        result.append(card)
+        result.append(pos)
     return result
 
 
@@ -143,23 +200,25 @@ def sort_headers(header, commentFilter=None, historyFilter=None,
         When a mandatory card (SIMPLE or XTENSION, BITPIX, NAXIS, or one
         marked so in ``cardSequence``) is missing.
     """
-    from fitsmill.header import Card, Header
-
+    cards = CardList(header)
     real, history, comments = [], [], []
-    for card in getattr(header, "cards", header):
-        if card.keyword == "HISTORY":
-            history.append(card)
-        elif card.keyword == "COMMENT":
-            comments.append(card)
-        elif card.keyword or _blank_text(card):
-            real.append(card)
-    result = _order(real, cardSequence)
-    for block in (_commentary(history, historyFilter),
-                  _commentary(comments, commentFilter)):
+    for pos, keyword in enumerate(cards.keys):
+        if keyword == "HISTORY":
+            history.append(pos)
+        elif keyword == "COMMENT":
+            comments.append(pos)
+        elif keyword or _text(cards.images[pos]):
+            real.append(pos)
+    real_keys = [cards.keys[pos] for pos in real]
+    real_images = [cards.images[pos] for pos in real]
+    out = [item if isinstance(item, str) else real_images[item]
+           for item in _order(real_keys, real_images, cardSequence)]
+    for block in (_commentary(cards, history, historyFilter),
+                  _commentary(cards, comments, commentFilter)):
         if block:
-            result.append(Card())
-            result.extend(block)
-    return Header(result)
+            out.append(_BLANK)
+            out.extend(cards.images[pos] for pos in block)
+    return header_from_images(out)
 
 
 #: DaCHS spelling.

@@ -1,0 +1,164 @@
+"""Benchmark: HeaderProcessor compute + cache + apply, fitsmill vs DaCHS-style astropy.
+
+Both sides do the same job on the same files (2 MB int16 images with a
+plate-like primary header): read the primary header, add a few cards,
+write the ``.hdr`` cache, read it back, take the data-describing cards from
+the file and write the new header into the file.
+
+* fitsmill: a :class:`fitsmill.headerproc.HeaderProcessor` run through
+  ``procmain(..., argv=["--apply"])``, once with ``--no-fsync`` (the same
+  durability as the peer) and once with the default fsync of every write.
+* DaCHS-style on astropy, written here: ``fits.getheader``, the cache via
+  ``Header.tofile``, the apply via ``fits.open(mode="update")``.
+
+The data parts are sparse (neither side reads them), so the files take
+little disk space.  Each repetition starts from freshly generated files; the
+figures are medians over repetitions (noisy on a shared machine: compare
+the ratios).
+
+Usage: python benchmarks/headerproc.py [--files N] [--repeat R] [--quick]
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+import numpy as np
+from astropy.io import fits
+
+from fitsmill.headerproc import HeaderProcessor
+from fitsmill.processor import procmain
+
+FILE_SIZE = 2 * 1024 * 1024
+SHAPE = (1024, 1024)          # int16: 2 MiB of data
+
+
+def make_files(directory, count):
+    """Write ``count`` 2 MB FITS files (sparse data) into ``directory``."""
+    hdr = fits.PrimaryHDU(np.zeros((1, 1), dtype=np.int16)).header
+    hdr["NAXIS1"], hdr["NAXIS2"] = SHAPE[1], SHAPE[0]
+    for i in range(30):
+        hdr[f"KEY{i:03d}"] = (i * 1.5, "some plate metadata")
+    hdr["TELESCOP"] = "Great Refractor"
+    hdr.add_history("scanned with an Epson Expression 10000XL")
+    hdr.add_comment("a comment card")
+    data_size = SHAPE[0] * SHAPE[1] * 2
+    padded = data_size + (-data_size % 2880)
+    for n in range(count):
+        hdr["SEED"] = n
+        raw = hdr.tostring().encode("ascii")
+        path = os.path.join(directory, f"plate{n:05d}.fits")
+        with open(path, "wb") as f:
+            f.write(raw)
+            f.truncate(len(raw) + padded)
+
+
+class BenchProcessor(HeaderProcessor):
+    def _mungeHeader(self, srcName, hdr):
+        hdr["OBJECT"] = ("M 31", "observed object")
+        hdr["EXPTIME"] = (600.0, "[s] exposure time")
+        hdr["SQUARE"] = hdr["SEED"] ** 2
+        return hdr
+
+
+def _timed(func, *args):
+    """(wall seconds, CPU seconds of this process) of func(*args)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    func(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run_fitsmill(directory, fsync):
+    argv = ["--apply", "--no-progress"] + ([] if fsync else ["--no-fsync"])
+    proc = procmain(BenchProcessor, sources=[os.path.join(directory, "*.fits")],
+                    argv=argv, exit=False)
+    assert proc.summary.failed == 0, proc.summary.format()
+
+
+KEEP = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE")
+
+
+def run_astropy(directory):
+    """DaCHS's HeaderProcessor flow written on astropy."""
+    names = sorted(os.path.join(directory, n) for n in os.listdir(directory)
+                   if n.endswith(".fits"))
+    for name in names:
+        hdr = fits.getheader(name)
+        hdr["OBJECT"] = ("M 31", "observed object")
+        hdr["EXPTIME"] = (600.0, "[s] exposure time")
+        hdr["SQUARE"] = hdr["SEED"] ** 2
+        cache = hdr.copy()
+        cache["BITPIX"] = 8
+        cache["NAXIS"] = 0
+        del cache["NAXIS1"], cache["NAXIS2"]
+        cache.tofile(name + ".hdr", overwrite=True)
+        cached = fits.getheader(name + ".hdr")
+        current = fits.getheader(name)
+        for key in KEEP:
+            if key in current:
+                cached[key] = current[key]
+        with fits.open(name, mode="update") as hdul:
+            target = hdul[0].header
+            for card in cached.cards:
+                if card.keyword not in ("HISTORY", "COMMENT", ""):
+                    target[card.keyword] = (card.value, card.comment)
+
+
+def check(directory):
+    """Every file got the new cards and kept its data layout."""
+    name = os.path.join(directory, "plate00001.fits")
+    hdr = fits.getheader(name)
+    assert hdr["SQUARE"] == 1 and hdr["NAXIS1"] == SHAPE[1], repr(hdr)
+    assert os.path.getsize(name) == 2880 * 2 + SHAPE[0] * SHAPE[1] * 2 + \
+        (-SHAPE[0] * SHAPE[1] * 2 % 2880)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny smoke run (20 files, one repetition)")
+    args = parser.parse_args()
+    if args.quick:
+        args.files, args.repeat = 20, 1
+    os.environ.setdefault("FITSMILL_UNDO_DIR", tempfile.mkdtemp(prefix="fm-undo-"))
+    runs = {"fitsmill --no-fsync": lambda d: run_fitsmill(d, False),
+            "fitsmill (fsync)": lambda d: run_fitsmill(d, True),
+            "astropy DaCHS-style": run_astropy}
+    times = {label: [] for label in runs}
+    cpu_times = {label: [] for label in runs}
+    base = tempfile.mkdtemp(prefix="fm-bench-hdr-")
+    try:
+        for _ in range(args.repeat):
+            for label, func in runs.items():
+                directory = os.path.join(base, "data")
+                shutil.rmtree(directory, ignore_errors=True)
+                os.makedirs(directory)
+                make_files(directory, args.files)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    wall, cpu = _timed(func, directory)
+                times[label].append(wall / args.files)
+                cpu_times[label].append(cpu / args.files)
+                check(directory)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"HeaderProcessor compute + cache + apply, {args.files} files of"
+          f" {FILE_SIZE // 2**20} MB, median of {args.repeat} run(s)"
+          " (shared machine: compare ratios; CPU = this process's CPU time)")
+    peer = statistics.median(times["astropy DaCHS-style"])
+    peer_cpu = statistics.median(cpu_times["astropy DaCHS-style"])
+    for label in runs:
+        wall = statistics.median(times[label])
+        cpu = statistics.median(cpu_times[label])
+        print(f"  {label:22s} wall {wall * 1e3:8.3f} ms/file ({peer / wall:5.1f}x)"
+              f"   CPU {cpu * 1e3:8.3f} ms/file ({peer_cpu / cpu:5.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

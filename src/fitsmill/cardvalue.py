@@ -302,18 +302,20 @@ def _format_string_card(keyword, value, comment):
     if len(pieces) > 1:
         pieces = pieces[:1] + _string_pieces("".join(pieces[1:]), CARD - 13)
     lines = [f"{prefix}'{pieces[0]}&'"] + [f"CONTINUE  '{p}&'" for p in pieces[1:]]
+    # An empty string is written ' ' (same value): astropy misreads '' when
+    # a quote follows in the comment.
     if escaped.endswith("&"):
         # keep the value's own '&' from being read as the marker
-        lines.append("CONTINUE  ''")
+        lines.append("CONTINUE  ' '")
     else:
-        lines[-1] = lines[-1][:-2] + "'"
+        lines[-1] = lines[-1][:-2] + ("'" if pieces[-1] else " '")
     if comment and len(lines[-1]) + 3 + len(comment) <= CARD:
         lines[-1] += f" / {comment}"
     elif comment:
         lines[-1] = lines[-1][:-1] + "&'"
         parts = _comment_pieces(comment, CARD - len("CONTINUE  '&' / "))
         lines += [f"CONTINUE  '&' / {part}" for part in parts[:-1]]
-        lines.append(f"CONTINUE  '' / {parts[-1]}")
+        lines.append(f"CONTINUE  ' ' / {parts[-1]}")
     return "".join(f"{line:{CARD}}" for line in lines)
 
 

@@ -56,7 +56,7 @@ class HDUInfo:
     """
 
     __slots__ = ("index", "header", "header_bytes", "header_offset",
-                 "data_offset", "data_size", "xtension", "extname")
+                 "data_offset", "data_size")
 
     def __init__(self, index, header, header_bytes, header_offset, data_size):
         self.index = index
@@ -65,9 +65,18 @@ class HDUInfo:
         self.header_offset = header_offset
         self.data_offset = header_offset + len(header_bytes)
         self.data_size = data_size
-        self.xtension = header.get("XTENSION") if index else None
-        extname = header.get("EXTNAME")
-        self.extname = extname.strip() if isinstance(extname, str) else None
+
+    # Looked up on demand: the write path never needs them.
+    @property
+    def xtension(self):
+        """The XTENSION value, None for the primary HDU."""
+        return self.header.get("XTENSION") if self.index else None
+
+    @property
+    def extname(self):
+        """The EXTNAME value, None when absent."""
+        extname = self.header.get("EXTNAME")
+        return extname.strip() if isinstance(extname, str) else None
 
     @property
     def header_size(self):
@@ -452,6 +461,40 @@ def _layout_keys(old, new):
     return dict.fromkeys(keys)
 
 
+# Cards that can fix the data layout, found in raw header bytes; candidates
+# only count where they start a card (offset a multiple of 80).
+_LAYOUT_CARD = re.compile(
+    rb"(?:SIMPLE  |XTENSION|BITPIX  |NAXIS[0-9 ]{3}|PCOUNT  |GCOUNT  |GROUPS  "
+    rb"|TFIELDS |THEAP   |TFORM[0-9 ]{3}|TBCOL[0-9 ]{3}|Z[A-Z0-9_ -]{7})=.{70}",
+    re.DOTALL)
+
+
+def _layout_images(raw):
+    """Layout-card images of header bytes up to END: keyword -> card."""
+    end = _end_card_at(raw[-BLOCK_SIZE:]) + len(raw) - BLOCK_SIZE
+    return {m.group()[:8]: m.group() for m in _LAYOUT_CARD.finditer(raw, 0, end)
+            if m.start() % CARD_SIZE == 0}
+
+
+def _layout_unchanged(old_raw, new_cards):
+    """Cheap test that no layout card changed: the layout cards of both
+    headers are byte for byte the same (true for any edit that leaves them
+    alone, since untouched cards keep their images).  False means "look
+    closer", not "changed"."""
+    if new_cards[:9] != old_raw[:9]:
+        return False
+    old = _layout_images(old_raw)
+    new = _layout_images(new_cards + b"END" + b" " * (BLOCK_SIZE - 3))
+    if old == new:
+        return True
+    if b"ZIMAGE  " not in old and b"ZIMAGE  " not in new:
+        # Z keywords only matter in compressed-image tables.
+        z = {k for k in old.keys() | new.keys() if k.startswith(b"Z")}
+        return {k: v for k, v in old.items() if k not in z} == \
+            {k: v for k, v in new.items() if k not in z}
+    return False
+
+
 def _check_layout(old, new, path, offset):
     missing = object()
     changes = []
@@ -516,7 +559,8 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     """The new header's bytes for ``info``'s place (checksums filled in)."""
     from fitsmill import checksum as ck
     old = info.header
-    if not force:
+    cards = _card_bytes(new)
+    if not force and not _layout_unchanged(info.header_bytes, cards):
         _check_layout(old, new, path, info.header_offset)
     if checksum == "auto":
         checksum = any(k in h for h in (old, new) for k in ("CHECKSUM", "DATASUM"))
@@ -528,7 +572,7 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
             datasum = ck.data_sum(fd, info.data_offset, info.data_size)
         new = new.copy()
         ck.stamp(new, datasum)
-    cards = _card_bytes(new)
+        cards = _card_bytes(new)
     needed = _blocks(cards)
     have = info.header_size // BLOCK_SIZE
     if needed <= have:
@@ -675,10 +719,12 @@ def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
         if log:
             log.done(seq, os.fstat(fd))
         return "in place"
-    tmp = _temp_name(path)
+    # The rename must replace the file itself, not a symbolic link to it.
+    real = os.path.realpath(path)
+    tmp = _temp_name(real)
     seq = log.begin(path, offset, old_bytes, new_bytes, st, "rewrite", tmp,
                     fsync=fsync) if log else None
-    _rewrite(fd, path, st, offset, len(old_bytes), new_bytes, tmp, fsync)
+    _rewrite(fd, real, st, offset, len(old_bytes), new_bytes, tmp, fsync)
     if log:
         log.done(seq, os.stat(path))
     return "rewritten"
@@ -692,9 +738,6 @@ def _check_writable_name(path):
 
 def _locate(fd, path, size, ext):
     stream = io.FileIO(fd, "rb", closefd=False)
-    if _is_gzip(stream):
-        raise FitsmillError(f"{path}: gzip-compressed files cannot be edited in "
-                            "place; decompress the file first")
     if ext == 0:
         return _primary(stream, path, size)
     for info in _scan(stream, path, size):
@@ -803,7 +846,7 @@ def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
     if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
         raise ValueError(f"reserve must be a non-negative int, not {reserve!r}")
     _check_ext(ext)
-    path = os.path.realpath(os.fspath(path))
+    path = os.path.abspath(os.fspath(path))
     _check_writable_name(path)
     fd, st = _open_locked(path, wait)
     try:
@@ -868,7 +911,7 @@ def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,
     """
     if len(new_bytes) % BLOCK_SIZE or _end_card_at(new_bytes[-BLOCK_SIZE:]) < 0:
         raise ValueError("new_bytes must be whole 2880-byte blocks ending with END")
-    path = os.path.realpath(os.fspath(path))
+    path = os.path.abspath(os.fspath(path))
     fd, st = _open_locked(path, wait)
     try:
         old = os.pread(fd, old_size, offset)

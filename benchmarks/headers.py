@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Header writing: fitsmill against astropy, fitsio and a raw lower bound.
+
+1. Set 3 keywords in each of N files of 2 MB (header fits: in place), page
+   cache warm.  Per-file times, median over all files and repeats, for:
+
+   * raw pread/pwrite: open, pread the first block, splice three
+     pre-formatted cards in before END, pwrite, close (no parsing, no
+     checks: the lower bound for any Python tool);
+   * fitsmill ``update_header`` without fsync and undo log, and with both
+     (the default);
+   * fitsio ``write_key`` x3 (CFITSIO);
+   * astropy ``fits.open(mode="update")``.
+
+2. Grow the header of one big plate (default 200 MB of real data) by 50
+   cards, so that the file must be rewritten: fitsmill ``write_header``
+   (kernel copy), fitsio (CFITSIO shifts the data), astropy (update mode),
+   against ``cp`` of the same file.  Each runs in a fresh process on a fresh
+   copy; wall time and peak RSS above the process's size before the edit.
+
+The data of the small files are sparse (header edits never read them).
+Machines shared with other work give noisy figures: compare the ratios
+within one run, not absolute times across runs.
+
+Usage: python benchmarks/headers.py [--quick] [--files N] [--plate-mb M]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BLOCK = 2880
+
+
+def plate_header(naxis1, naxis2):
+    """A typical plate-scan primary header (about 30 cards, one block)."""
+    from astropy.io import fits
+    h = fits.Header()
+    h["SIMPLE"] = True
+    h["BITPIX"] = 16
+    h["NAXIS"] = 2
+    h["NAXIS1"] = naxis1
+    h["NAXIS2"] = naxis2
+    h["BZERO"] = 32768
+    h["BSCALE"] = 1
+    for key, value in [("TELESCOP", "Zeiss 40cm"), ("OBSERVAT", "Sonneberg"),
+                       ("DATE-OBS", "1931-05-02T21:14:00"), ("EXPTIME", 3600.0),
+                       ("OBJECT", "field 117"), ("PLATENUM", 11722),
+                       ("EMULSION", "Agfa Astro"), ("SCANRES", 1270)]:
+        h[key] = value
+    for i in range(12):
+        h[f"NOTE{i}"] = (f"calibration note {i}", "plate archive remark")
+    return h.tostring().encode("ascii")
+
+
+def make_small_files(directory, count, size):
+    naxis1 = 1000
+    naxis2 = size // (2 * naxis1)
+    header = plate_header(naxis1, naxis2)
+    total = len(header) + -(-naxis1 * naxis2 * 2 // BLOCK) * BLOCK
+    paths = []
+    for i in range(count):
+        path = os.path.join(directory, f"f{i:05d}.fits")
+        with open(path, "wb") as f:
+            f.write(header)
+            f.truncate(total)
+        paths.append(path)
+    return paths
+
+
+def raw_card(key, value):
+    return f"{key:<8}= {value:>20}".ljust(80).encode("ascii")
+
+
+def raw_set(path, tag):
+    """Lower bound: pread, splice 3 cards in before END, pwrite."""
+    cards = raw_card("OBSERVER", f"'{tag}'") + raw_card("EXPTIME", "1.5") + \
+        raw_card("SEQ", str(len(tag)))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        block = os.pread(fd, BLOCK, 0)
+        end = block.find(b"END     ")
+        # Overwrite the previous splice if there is one (same card count).
+        start = block.find(b"OBSERVER=")
+        start = end if start < 0 else start
+        new = block[:start] + cards + b"END".ljust(80) + b" " * BLOCK
+        os.pwrite(fd, new[:BLOCK], 0)
+    finally:
+        os.close(fd)
+
+
+def fitsmill_setter(**options):
+    from fitsmill import fitsfile
+
+    def set3(path, tag):
+        def edit(header):
+            header["OBSERVER"] = tag
+            header["EXPTIME"] = 1.5
+            header["SEQ"] = len(tag)
+            return header
+        fitsfile.update_header(path, edit, **options)
+    return set3
+
+
+def fitsio_set(path, tag):
+    import fitsio
+    with fitsio.FITS(path, "rw") as f:
+        f[0].write_key("OBSERVER", tag)
+        f[0].write_key("EXPTIME", 1.5)
+        f[0].write_key("SEQ", len(tag))
+
+
+def astropy_set(path, tag):
+    from astropy.io import fits
+    with fits.open(path, mode="update") as hdul:
+        h = hdul[0].header
+        h["OBSERVER"] = tag
+        h["EXPTIME"] = 1.5
+        h["SEQ"] = len(tag)
+
+
+def bench_small(directory, count, size, repeats):
+    from fitsmill.undolog import UndoLog
+    paths = make_small_files(directory, count, size)
+    undo_dir = os.path.join(directory, "undo")
+    log = UndoLog(undo_dir, fsync=True)
+    methods = [
+        ("raw pread/pwrite", raw_set),
+        ("fitsmill (no fsync, no undo)", fitsmill_setter(undo=False, fsync=False)),
+        ("fitsmill (undo log, no fsync)", fitsmill_setter(undo=log, fsync=False)),
+        ("fitsmill (fsync + undo log)", fitsmill_setter(undo=log, fsync=True)),
+        ("fitsio write_key", fitsio_set),
+        ("astropy update mode", astropy_set),
+    ]
+    for _, method in methods:          # warm up imports and the page cache
+        method(paths[0], "warmup")
+    times = {name: [] for name, _ in methods}
+    for rep in range(repeats):
+        for name, method in methods:
+            # astropy is ~30x slower: a tenth of the files keeps the run short.
+            subset = paths if "astropy" not in name else paths[::10]
+            tag = f"r{rep}{name[:6]}"
+            for path in subset:
+                t0 = time.perf_counter()
+                method(path, tag)
+                times[name].append(time.perf_counter() - t0)
+    log.close()
+    shutil.rmtree(undo_dir, ignore_errors=True)
+    floor = statistics.median(times["raw pread/pwrite"])
+    print(f"\nSet 3 keywords in {count} files of {size / 1e6:.0f} MB "
+          f"({repeats} repeats, median per file; astropy on every 10th file):")
+    print(f"  {'method':32s} {'median us':>10s} {'x raw':>7s}")
+    for name, _ in methods:
+        med = statistics.median(times[name])
+        print(f"  {name:32s} {med * 1e6:10.1f} {med / floor:7.2f}")
+    for path in paths:
+        os.unlink(path)
+
+
+GROW_CHILD = r"""
+import json, os, sys, time
+method, path = sys.argv[1:3]
+if method == "fitsmill" or method == "fitsmill-fsync":
+    from fitsmill import fitsfile
+elif method == "fitsio":
+    import fitsio
+else:
+    from astropy.io import fits
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+base = status("VmRSS:")
+keys = [(f"GROW{i}", i) for i in range(50)]
+t0 = time.perf_counter()
+if method.startswith("fitsmill"):
+    header = fitsfile.read_header(path)
+    for k, v in keys:
+        header[k] = v
+    fitsfile.write_header(path, header, undo=False, fsync=method.endswith("fsync"))
+elif method == "fitsio":
+    with fitsio.FITS(path, "rw") as f:
+        for k, v in keys:
+            f[0].write_key(k, v)
+else:
+    with fits.open(path, mode="update") as hdul:
+        for k, v in keys:
+            hdul[0].header[k] = v
+elapsed = time.perf_counter() - t0
+print(json.dumps({"seconds": elapsed, "rss": status("VmHWM:") - base}))
+"""
+
+
+def bench_grow(directory, megabytes, repeats):
+    naxis1 = 10000
+    naxis2 = megabytes * 1_000_000 // (2 * naxis1)
+    plate = os.path.join(directory, "plate.fits")
+    rng = np.random.default_rng(1)
+    with open(plate, "wb") as f:
+        f.write(plate_header(naxis1, naxis2))
+        for _ in range(naxis2 // 100):
+            f.write(rng.integers(0, 65535, (100, naxis1), dtype=np.uint16)
+                    .astype(">u2").tobytes())
+        f.write(b"\0" * (-f.tell() % BLOCK))
+    work = os.path.join(directory, "work.fits")
+    results = {}
+    for rep in range(repeats):
+        for method in ("cp", "fitsmill", "fitsmill-fsync", "fitsio", "astropy"):
+            if os.path.exists(work):
+                os.unlink(work)
+            if method == "cp":
+                t0 = time.perf_counter()
+                subprocess.run(["cp", plate, work], check=True)
+                results.setdefault(method, []).append((time.perf_counter() - t0, 0))
+                continue
+            shutil.copyfile(plate, work)
+            out = subprocess.run([sys.executable, "-c", GROW_CHILD, method, work],
+                                 check=True, capture_output=True, text=True).stdout
+            r = json.loads(out)
+            results.setdefault(method, []).append((r["seconds"], r["rss"]))
+    os.unlink(work)
+    os.unlink(plate)
+    cp = statistics.median(t for t, _ in results["cp"])
+    print(f"\nGrow the header of a {megabytes} MB plate by 50 cards "
+          f"({repeats} repeats, medians; fresh process and copy each time):")
+    print(f"  {'method':24s} {'ms':>9s} {'x cp':>7s} {'peak RSS +MiB':>14s}")
+    labels = {"cp": "cp (reference)", "fitsmill": "fitsmill (no fsync)",
+              "fitsmill-fsync": "fitsmill (fsync)", "fitsio": "fitsio write_key",
+              "astropy": "astropy update mode"}
+    for method, rows in results.items():
+        t = statistics.median(r[0] for r in rows)
+        rss = statistics.median(r[1] for r in rows) / 2**20
+        rss_text = "-" if method == "cp" else f"{rss:.1f}"
+        print(f"  {labels[method]:24s} {t * 1e3:9.1f} {t / cp:7.2f} {rss_text:>14s}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--file-mb", type=float, default=2.0)
+    parser.add_argument("--plate-mb", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.quick:
+        args.files, args.plate_mb, args.repeats = 40, 10, 1
+    print("fitsmill header-writing benchmark (noisy on a shared machine: "
+          "compare ratios within this run)")
+    with tempfile.TemporaryDirectory(prefix="fitsmill-bench-") as directory:
+        bench_small(directory, args.files, int(args.file_mb * 1e6), args.repeats)
+        bench_grow(directory, args.plate_mb, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

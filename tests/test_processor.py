@@ -469,6 +469,31 @@ def test_ctrl_c_exits_2(script, jobs):
     assert "interrupted:" in out
 
 
+UNGUARDED_SCRIPT = """
+import sys
+from fitsmill import api
+
+class Recorder(api.FileProcessor):
+    def process(self, srcName):
+        with open(srcName, "a") as f:
+            f.write("x")
+
+api.procmain(Recorder, sources=[sys.argv.pop(1) + "/f*"])
+"""
+
+
+def test_script_without_main_guard_processes_each_source_once(script, tmp_path):
+    _, data = script
+    path = tmp_path / "unguarded.py"
+    path.write_text(UNGUARDED_SCRIPT)
+    proc = subprocess.run([sys.executable, str(path), str(data), "-j", "2",
+                           "--no-progress"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "12 files processed, 0 files with errors" in proc.stdout
+    assert [p.read_text() for p in sorted(data.glob("f*"))] == ["x"] * 12
+
+
 def test_legacy_create_auxillaries():
     class Old(FileProcessor):
         def _createAuxillaries(self, dd):

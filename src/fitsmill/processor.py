@@ -61,6 +61,7 @@ After a run the processor has ``summary`` (a
 
 import inspect
 import logging
+import multiprocessing
 import sys
 import time
 import zlib
@@ -400,6 +401,12 @@ def _setup_logging(verbose):
         logging.getLogger("fitsmill").setLevel(logging.DEBUG)
 
 
+def _importing_main_in_worker():
+    main = sys.modules.get("__main__")
+    return (multiprocessing.parent_process() is not None
+            and getattr(main, "__name__", None) == "__mp_main__")
+
+
 def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
              inputs_dir=None, properties=None, argv=None, exit=None,
              prog=None, description=None):
@@ -437,10 +444,19 @@ def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
 
     Returns
     -------
-    FileProcessor
+    FileProcessor or None
         The processor, with ``summary``, ``exit_status`` and whatever it
-        gathered.
+        gathered; None when called while a ``-j`` worker imports a script
+        that lacks the ``if __name__ == "__main__":`` guard (the job runs
+        in the parent only).
     """
+    if _importing_main_in_worker():
+        # A spawn-started worker is importing a script that calls procmain
+        # without the __main__ guard: running the job here would process
+        # every source once more per worker.
+        log.warning("procmain(%s) ignored in a worker process: guard the call"
+                    " with `if __name__ == \"__main__\":`", processorClass.__name__)
+        return None
     parser = build_parser(processorClass, prog, description)
     opts = parser.parse_args(argv)
     verbose = bool(getattr(opts, "beVerbose", False))

@@ -16,6 +16,7 @@ workers ignore SIGINT; the parent stops them on Ctrl-C or ``--bail``.
 """
 
 import concurrent.futures
+import copy
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ import uuid
 
 from fitsmill import config, gather
 from fitsmill.errors import SkipThis
+from fitsmill.sources import DataDescriptor
 
 __all__ = ["OK", "SKIP", "FAIL", "Bail", "Collector", "call_one",
            "describe_failure", "run", "chunk_size_for"]
@@ -155,7 +157,13 @@ def make_payload(proc, report_mode):
     """Pickle what a worker needs to rebuild ``proc``."""
     overrides = config.get_overrides()
     overrides["inputsdir"] = proc.inputsDir
-    return _dumps((type(proc), proc.opts, proc.dd, report_mode, overrides))
+    dd = proc.dd
+    if isinstance(dd, DataDescriptor):
+        # Only the parent iterates the sources; they need not travel (and a
+        # long list or a generator would be costly or impossible to pickle).
+        dd = copy.copy(dd)
+        dd.sources = []
+    return _dumps((type(proc), proc.opts, dd, report_mode, overrides))
 
 
 class _WorkerSide:

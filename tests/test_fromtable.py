@@ -16,7 +16,7 @@ from fitsmill.cli import fromtable
 CSV = """\
 filename,object,exptime,date_obs,observer,telescope,notes_internal,plate_sz
 plate1.fits,Orion,600;300,1931-03-01T20:00:00,Öpik,Great Refractor,x,16
-plate2,Pleiades,1200,,Schröder,Astrograph,y,24
+plate2,Pleiades,1200,,Schröder,Astrograph,y,nan
 plate9.fits,Nowhere,5,,Nobody,None,z,9
 """
 
@@ -67,6 +67,7 @@ def test_from_table_caches_then_apply(archive, capsys):
     assert (cache["OBJECT"], cache["EXPTIME"], cache["EXPTIM2"]) == ("Orion", 600, 300)
     assert cache["OBSERVER"] == "Opik" and cache["TELESCOP"] == "Great Refractor"
     assert cache["PLATESZ1"] == 16 and cache["SCANNER"] == "Epson"
+    assert cache["FILENAME"] == "plate1.fits"   # the match column is only a key
     assert cache["DATE-OBS"] == "1931-03-01T20:00:00"
     assert "fitsmill template used: plate" in cache["HISTORY"]
     assert "scanned" in cache["HISTORY"]
@@ -81,7 +82,7 @@ def test_from_table_caches_then_apply(archive, capsys):
         assert data_hash(path) == digests[path]
         fitsverify(path)
     hdr2 = fits.getheader(tmp_path / "plate2.fits")
-    assert "DATE-OBS" not in hdr2              # empty cell: no card
+    assert "DATE-OBS" not in hdr2 and "PLATESZ1" not in hdr2  # empty, NaN: no card
     assert hdr2["OBSERVER"] == "Schroder"
     assert fits.getheader(tmp_path / "plate3.fits").get("OBJECT") is None
     # plate groups are laid out: the separator before the scan group
@@ -105,6 +106,18 @@ def test_from_table_setup_errors(archive, capsys):
     assert fromtable.main([str(dup), "--match-column", "filename", "--template",
                            "wfpdb", str(tmp_path / "*.fits")]) == 1
     assert "more than one row with filename = 'plate1'" in capsys.readouterr().err
+
+
+def test_template_from_a_module(archive, capsys):
+    tmp_path, catalog = archive
+    status = fromtable.main([str(catalog), "--match-column", "filename",
+                             "--template", "fitsmill.plate_templates:WFPDB_TEMPLATE",
+                             "--no-progress", "--no-fsync", "--filter", "plate1",
+                             str(tmp_path / "*.fits")])
+    assert status == 0, capsys.readouterr()
+    cache = fits.getheader(tmp_path / "plate1.fits.hdr")
+    assert cache["EXPTIME"] == "600;300"       # no --list-separator: text
+    assert "fitsmill template used: wfpdb" in cache["HISTORY"]  # found by identity
 
 
 def test_match_keys():

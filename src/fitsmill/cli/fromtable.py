@@ -18,13 +18,14 @@ works (``--reprocess``, ``--no-compute``, ``--reheader``, ``-j`` ...).
 
 Columns are used when their names are keywords of the template (any case,
 "_" for "-": ``date_obs`` fills DATE-OBS); ``--map COL=KEY`` names the
-keyword of any other column (``--map COL=`` drops one).  The match column
-is only a key, written only when mapped (``--map filename=FILENAME``).  Empty cells leave
-their card out.  Files without a row fail with that reason (exit status 1);
+keyword of any other column (``--map COL=`` drops one).  Empty cells and
+NaN leave their card out.  The match column
+is only a key, written only when mapped (``--map filename=FILENAME``).  Files without a row fail with that reason (exit status 1);
 rows without a file, and the columns not used, are listed.
 """
 
 import importlib
+import math
 import os
 import sys
 
@@ -188,6 +189,8 @@ class CatalogueHeaderProcessor(HeaderProcessor):
             value = row[column]
             if separator and isinstance(value, str) and separator in value:
                 value = _split_list(value, separator)
+            elif isinstance(value, float) and math.isnan(value):
+                value = None      # a number missing from the table
             values[keyword] = value
         return values
 

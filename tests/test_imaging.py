@@ -278,6 +278,15 @@ def test_render_does_not_modify_input_and_accepts_ints():
     assert np.abs(got.astype(int) - expected).max() <= 1
 
 
+def test_render_big_endian_and_masked_input():
+    image = sky((30, 40), nan_fraction=0.05)
+    expected = pixels_of(render(image, format="png"))
+    np.testing.assert_array_equal(pixels_of(render(image.astype(">f4"), format="png")), expected)
+    masked = np.ma.masked_invalid(np.nan_to_num(image, nan=-1e30))
+    masked[~np.isfinite(image)] = np.ma.masked
+    np.testing.assert_array_equal(pixels_of(render(masked, format="png")), expected)
+
+
 def test_render_histeq_spreads_levels():
     image = rng(9).lognormal(0, 2, (100, 100))
     got = pixels_of(render(image, format="png", stretch="histeq", limits="minmax"))
@@ -513,6 +522,9 @@ def test_style_validation_messages():
         PreviewStyle(nan_transparent=True)
     with pytest.raises(ValueError, match="quality"):
         PreviewStyle(quality=0)
+    with pytest.raises(ValueError, match="n_samples"):
+        PreviewStyle(n_samples=10.5)
+    assert type(PreviewStyle(nan_grey=np.uint8(3)).nan_grey) is int
     with pytest.raises(ValueError, match="percentiles"):
         PreviewStyle(percentiles=(90, 10))
     assert PreviewStyle(format="JPG").format == "jpeg"

@@ -54,6 +54,9 @@ def _style(style, overrides):
 def _image(image, name="image"):
     # Floating input is used as it is (no copy); integers become float32,
     # which is exact for 16-bit data and ample for a picture otherwise.
+    # Masked pixels of a masked array are treated like NaN.
+    if isinstance(image, np.ma.MaskedArray):
+        image = image.astype(np.result_type(image.dtype, np.float32)).filled(np.nan)
     arr = np.asarray(image)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")

@@ -9,6 +9,7 @@ It can be built from keyword arguments, from strings
 
 import dataclasses
 import math
+import numbers
 
 __all__ = [
     "PreviewStyle", "LIMITS", "STRETCHES", "FORMATS",
@@ -67,9 +68,9 @@ class PreviewStyle:
     """
 
     limits: str = "percentile"
-    percentiles: tuple = (0.5, 99.5)
-    vmin: float = None
-    vmax: float = None
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    vmin: float | None = None
+    vmax: float | None = None
     n_samples: int = 1000
     contrast: float = 0.25
     max_reject: float = 0.5
@@ -78,7 +79,7 @@ class PreviewStyle:
     max_iterations: int = 5
     stretch: str = "linear"
     gamma: float = 0.25
-    a: float = None
+    a: float | None = None
     invert: bool = False
     nan_grey: int = 0
     nan_transparent: bool = False
@@ -111,18 +112,15 @@ class PreviewStyle:
         _positive("gamma", self.gamma)
         if self.a is not None:
             _positive("a", self.a)
-        _positive("n_samples", self.n_samples)
+        for name, lo, hi in (("n_samples", 1, None), ("min_npixels", 1, None),
+                             ("max_iterations", 1, None), ("nan_grey", 0, 255),
+                             ("quality", 1, 95)):
+            object.__setattr__(self, name, _integer(name, getattr(self, name), lo, hi))
         if not 0 <= self.contrast <= 1:
             raise ValueError(f"contrast must be in [0, 1], got {self.contrast}")
         if not 0 <= self.max_reject <= 1:
             raise ValueError(f"max_reject must be in [0, 1], got {self.max_reject}")
         _positive("krej", self.krej)
-        if self.min_npixels < 1 or self.max_iterations < 1:
-            raise ValueError("min_npixels and max_iterations must be at least 1")
-        if not (isinstance(self.nan_grey, int) and 0 <= self.nan_grey <= 255):
-            raise ValueError(f"nan_grey must be an integer 0-255, got {self.nan_grey!r}")
-        if not (isinstance(self.quality, int) and 1 <= self.quality <= 95):
-            raise ValueError(f"quality must be an integer 1-95, got {self.quality!r}")
         if self.png_bits not in (8, 16):
             raise ValueError(f"png_bits must be 8 or 16, got {self.png_bits!r}")
         if self.nan_transparent and self.format != "png":
@@ -206,6 +204,15 @@ def _choice(name, value, allowed):
 def _positive(name, value):
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def _integer(name, value, lo, hi=None):
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or value < lo or (hi is not None and value > hi):
+        span = f"{lo}-{hi}" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be an integer {span}, got {value!r}")
+    # Plain int, so equal styles compare and hash alike.
+    return int(value)
 
 
 def _pair(name, value):

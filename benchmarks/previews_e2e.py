@@ -241,8 +241,19 @@ def fitsmill_run(inputs, sources, preview_dir, procs, extra=()):
     return wall, elapsed, max(int(v) for v in rss[-1])
 
 
-def median_of(fn, repeats):
-    results = [fn() for _ in range(repeats)]
+def median_of(fn, repeats, out_dir=None):
+    """Median of ``repeats`` calls of ``fn(directory)`` (a new, empty output
+    directory each time, removed afterwards and untimed: replacing files
+    costs block freeing, which on this machine's ext4 with ``discard`` is
+    slower than making a preview) or of ``fn()``."""
+    results = []
+    for i in range(repeats):
+        if out_dir is None:
+            results.append(fn())
+            continue
+        target = f"{out_dir}-{i}"
+        results.append(fn(target))
+        shutil.rmtree(target, ignore_errors=True)
     if isinstance(results[0], tuple):
         return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
     return statistics.median(results)
@@ -289,14 +300,13 @@ def main():
         print(f"\n{n} files of {args.size}x{args.size} int16 "
               f"({n * os.path.getsize(images[0]) / 1e6:.0f} MB); x = time / fitsmill serial e2e")
         kernel = median_of(lambda: kernel_run(images), args.repeats)
-        wall1, fw1, rss1 = median_of(lambda: fitsmill_run(
-            inputs, [os.path.join(inputs, "images", "*.fits")], os.path.join(out, "f1"), 1),
-            args.repeats)
-        wall2, fw2, rss2 = median_of(lambda: fitsmill_run(
-            inputs, [os.path.join(inputs, "images", "*.fits")], os.path.join(out, "f2"), 2),
-            args.repeats)
-        d1 = median_of(lambda: dachs_run(images, os.path.join(out, "d1"), 1), args.repeats)
-        d2 = median_of(lambda: dachs_run(images, os.path.join(out, "d2"), 2), args.repeats)
+        glob = [os.path.join(inputs, "images", "*.fits")]
+        wall1, fw1, rss1 = median_of(lambda d: fitsmill_run(inputs, glob, d, 1),
+                                     args.repeats, os.path.join(out, "f1"))
+        wall2, fw2, rss2 = median_of(lambda d: fitsmill_run(inputs, glob, d, 2),
+                                     args.repeats, os.path.join(out, "f2"))
+        d1 = median_of(lambda d: dachs_run(images, d, 1), args.repeats, os.path.join(out, "d1"))
+        d2 = median_of(lambda d: dachs_run(images, d, 2), args.repeats, os.path.join(out, "d2"))
         _row("read the files (python, page cache)", read, n)
         _row("kernel: scaled_image + render", kernel, n, ref=fw1)
         _row("fitsmill previews, framework time", fw1, n, ref=fw1)
@@ -314,10 +324,10 @@ def main():
         print(f"\nplate {args.plate}x{args.plate} int16 ({size_mb:.0f} MB)")
         cat = median_of(lambda: warm([plate]), args.repeats)
         pk = median_of(lambda: kernel_run([plate]), args.repeats)
-        pw, pf, prss = median_of(lambda: fitsmill_run(
-            inputs, [plate], os.path.join(out, "p1"), 1), args.repeats)
-        pd, pdrss = median_of(lambda: dachs_isolated([plate], os.path.join(out, "pd")),
-                              args.repeats)
+        pw, pf, prss = median_of(lambda d: fitsmill_run(inputs, [plate], d, 1),
+                                 args.repeats, os.path.join(out, "p1"))
+        pd, pdrss = median_of(lambda d: dachs_isolated([plate], d), args.repeats,
+                              os.path.join(out, "pd"))
         _row("read the file (python, page cache)", cat, 1, "plates")
         _row("kernel: scaled_image + render", pk, 1, "plates", ref=pf)
         _row("fitsmill previews, framework time", pf, 1, "plates", ref=pf)
@@ -337,12 +347,11 @@ def main():
             return time.perf_counter() - t0
 
         plot_t = median_of(plots, args.repeats)
-        sw1, sf1, _ = median_of(lambda: fitsmill_run(
-            inputs, [os.path.join(inputs, "spectra", "*.fits")], os.path.join(out, "s1"), 1,
-            ["--spectra"]), args.repeats)
-        sw2, sf2, _ = median_of(lambda: fitsmill_run(
-            inputs, [os.path.join(inputs, "spectra", "*.fits")], os.path.join(out, "s2"), 2,
-            ["--spectra"]), args.repeats)
+        sglob = [os.path.join(inputs, "spectra", "*.fits")]
+        sw1, sf1, _ = median_of(lambda d: fitsmill_run(inputs, sglob, d, 1, ["--spectra"]),
+                                args.repeats, os.path.join(out, "s1"))
+        sw2, sf2, _ = median_of(lambda d: fitsmill_run(inputs, sglob, d, 2, ["--spectra"]),
+                                args.repeats, os.path.join(out, "s2"))
         _row("plot_spectrum (arrays in memory)", plot_t, ns, "spectra", ref=sf1)
         _row("fitsmill previews --spectra, framework", sf1, ns, "spectra", ref=sf1)
         _row("fitsmill previews --spectra -j 2, framework", sf2, ns, "spectra", ref=sf1)

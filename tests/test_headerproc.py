@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 from astropy.io import fits
+from hypothesis import given, settings, strategies as st
 
 from common import fitsverify
 from fitsmill import api
@@ -414,3 +415,62 @@ def test_dachs_names():
     assert api.sortHeaders is sort_headers and fitstools.sortHeaders is sort_headers
     assert api.HeaderProcessor is HeaderProcessor
     assert api.ImmediateHeaderProcessor is ImmediateHeaderProcessor
+
+
+# --------------------------------------------------- properties
+
+_KEYS = ["SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
+         "BZERO", "BSCALE", "OBJECT", "EXPTIME", "DUP", "HISTORY", "COMMENT", ""]
+
+
+def _card(keyword, n):
+    if keyword in ("HISTORY", "COMMENT"):
+        return Card(keyword, f"text {n % 3}")
+    if keyword == "":
+        return Card("", "---- group" if n % 2 else "")
+    return Card(keyword, n)
+
+
+@settings(derandomize=True, max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS), st.integers(0, 9)), max_size=25))
+def test_sort_headers_properties(items):
+    cards = [Card("SIMPLE", True), Card("BITPIX", 8), Card("NAXIS", 0)]
+    cards += [_card(kw, n) for kw, n in items]
+    once = sort_headers(Header(cards))
+    # idempotent
+    assert sort_headers(once).tostring() == once.tostring()
+    # nothing but empty blank cards and repeated commentary texts is dropped
+    def kept(seq):
+        real = sorted(c.image for c in seq
+                      if c.keyword not in ("", "HISTORY", "COMMENT")
+                      or (c.keyword == "" and c.image.strip()))
+        notes = {c.image for c in seq if c.keyword in ("HISTORY", "COMMENT")}
+        return real, notes
+    assert kept(once.cards) == kept(cards)
+    # structural cards lead, in FITS order; astropy reads the result
+    keys = once.keys()
+    assert keys[:3] == ["SIMPLE", "BITPIX", "NAXIS"]
+    axes = [k for k in keys if k.startswith("NAXIS") and k != "NAXIS"]
+    assert keys[3:3 + len(axes)] == sorted(set(axes), key=lambda k: int(k[5:])) \
+        or len(axes) != len(set(axes))
+    parsed = fits.Header.fromstring(once.tostring())
+    assert len(parsed.cards) == len(once)
+
+
+class ManyCards(api.ImmediateHeaderProcessor):
+    def _changeHeader(self, srcName, hdr):
+        for i in range(60):
+            hdr[f"NEW{i:03d}"] = (i * 0.5, "a card that makes the header grow")
+
+
+def test_immediate_processor_growing_header(tmp_path):
+    fits.PrimaryHDU(np.arange(1000, dtype=np.float32).reshape(20, 50)).writeto(
+        tmp_path / "g.fits")
+    digest = data_hash(tmp_path / "g.fits")
+    proc = run(ManyCards, tmp_path)
+    assert [r for _, r in proc.processResults] == ["rewritten"]
+    hdr = fits.getheader(tmp_path / "g.fits")
+    assert hdr["NEW059"] == 29.5 and hdr["NAXIS1"] == 50
+    assert data_hash(tmp_path / "g.fits") == digest
+    fitsverify(tmp_path / "g.fits")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fits"]

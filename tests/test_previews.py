@@ -416,3 +416,39 @@ def test_cli_failures_and_usage(tmp_path, capsys):
     assert fitsmill_main(argv[:-1] + ["--naming", "bogus", str(inputs / "plates" / "p0.fits")]) == 1
     assert "unknown naming policy" in capsys.readouterr().err
     assert fitsmill_main(argv[:-1] + ["--rgb", "1,2", str(inputs / "plates" / "p0.fits")]) == 1
+
+
+class OwnPathPreviewMaker(ManualPILPreviewMaker):
+    """A naming scheme of its own: no preview directory needed."""
+
+    def getPreviewPath(self, accref):
+        return os.path.join(self.inputsDir, "thumbs", accref.replace("/", "__") + ".jpg")
+
+
+def test_get_preview_path_override_needs_no_preview_dir(tmp_path):
+    inputs = tmp_path / "inputs"
+    _png_sources(inputs, 2)
+    proc = _run(OwnPathPreviewMaker, inputs, properties={})
+    assert proc.exit_status == 0 and proc.summary.succeeded == 2
+    assert sorted(os.listdir(inputs / "thumbs")) == ["data__im0.png.jpg",
+                                                    "data__sub__im1.png.jpg"]
+
+
+def test_cli_ext_stretch_quality_match_reference(tmp_path):
+    inputs = tmp_path / "inputs"
+    bands = _rgb_source(inputs)
+    def argv(quality):
+        return ["previews", "--no-progress", "--inputs-dir", str(inputs), "--preview-dir",
+                str(tmp_path / "p"), "--ext", "G", "--stretch", "asinh", "--quality",
+                quality, "--size", "50", "--force", str(inputs / "colour" / "rgb.fits")]
+
+    assert fitsmill_main(argv("60")) == 0
+    got = (tmp_path / "p" / flat_name("colour/rgb.fits")).read_bytes()
+    style = PreviewStyle(stretch="asinh", quality=60)
+    fmt, pixels = _decode(got)
+    _, want = _decode(_reference_preview(bands[1].astype(numpy.float64), 50, style))
+    assert fmt == "JPEG" and pixels.shape == want.shape == (40, 30)
+    assert numpy.abs(pixels - want).max() <= 2
+    # The quality option reaches the encoder: a lower quality, fewer bytes.
+    assert fitsmill_main(argv("5")) == 0
+    assert len((tmp_path / "p" / flat_name("colour/rgb.fits")).read_bytes()) < len(got)

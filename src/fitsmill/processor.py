@@ -100,10 +100,23 @@ def _parse_shard(text):
 
 
 def shard_of(ident, n_shards):
-    """Return the shard (1..n_shards) an identifier belongs to.
+    """Return the shard an identifier belongs to (``--shard K/N``).
 
     A CRC-32 of the identifier's UTF-8 text: stable across runs, machines
-    and Python versions (unlike ``hash``).
+    and Python versions (unlike ``hash``), so the N shards of separate
+    batch jobs cover every source exactly once.
+
+    Parameters
+    ----------
+    ident : object
+        The identifier (its ``str``).
+    n_shards : int
+        N.
+
+    Returns
+    -------
+    int
+        K in 1..N.
     """
     data = str(ident).encode("utf-8", "surrogateescape")
     return zlib.crc32(data) % n_shards + 1
@@ -361,8 +374,10 @@ def make_dd(sources=None, inputs_dir=None, properties=None, resdir=None):
 
 def build_parser(processorClass, prog=None, description=None):
     """Return the option parser procmain uses for ``processorClass``."""
-    parser = OptionParser(prog=prog, description=description or (
-        inspect.getdoc(processorClass) or "").split("\n\n")[0] or None)
+    # only the class's own docstring: an inherited one describes the base
+    own_doc = inspect.cleandoc(vars(processorClass).get("__doc__") or "")
+    parser = OptionParser(prog=prog, description=description or
+                          own_doc.split("\n\n")[0] or None)
     processorClass.addOptions(parser)
     parser.add_argument("sourceArgs", nargs="*", metavar="SOURCE",
                         help="like --sources")

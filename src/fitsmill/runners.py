@@ -32,7 +32,8 @@ from fitsmill.errors import SkipThis
 from fitsmill.sources import DataDescriptor
 
 __all__ = ["OK", "SKIP", "FAIL", "Bail", "Collector", "call_one",
-           "describe_failure", "run", "chunk_size_for"]
+           "describe_failure", "run", "run_serial", "run_pool", "run_dask",
+           "make_payload", "chunk_size_for"]
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,19 @@ def _stop_pool(executor):
 
 
 def run_serial(proc, idents, collector, report_mode):
-    """Run in this process."""
+    """Run in this process.
+
+    Parameters
+    ----------
+    proc : FileProcessor
+        The processor.
+    idents : list
+        Selected identifiers.
+    collector : Collector
+        Receives every outcome.
+    report_mode : bool
+        Call ``classify`` instead of ``process``.
+    """
     func = proc.classify if report_mode else proc.process
     add = collector.add
     for ident in idents:
@@ -297,7 +310,12 @@ def run_serial(proc, idents, collector, report_mode):
 
 
 def run_pool(proc, idents, collector, report_mode, n_workers):
-    """Run on a spawn-started process pool of ``n_workers``."""
+    """Run on a spawn-started process pool.
+
+    Parameters are those of :func:`run_serial`, plus ``n_workers``, the
+    number of worker processes.  On any exception escaping the collector
+    (``--bail``, Ctrl-C) the workers are terminated before it propagates.
+    """
     if not idents:
         return
     chunks = _chunks(idents, chunk_size_for(len(idents), n_workers))
@@ -316,9 +334,15 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
 
 
 def run_dask(proc, idents, collector, report_mode, address, n_workers):
-    """Run on Dask: ``address`` ``"local"`` starts a LocalCluster of
-    ``n_workers`` single-threaded worker processes, anything else is a
-    scheduler address such as ``tcp://host:8786``."""
+    """Run on Dask (``dask.distributed``).
+
+    Parameters are those of :func:`run_serial`, plus ``address``:
+    ``"local"`` starts a LocalCluster of ``n_workers`` single-threaded
+    worker processes for this run, anything else is the address of a
+    running scheduler such as ``tcp://host:8786`` (whose workers must be
+    able to import fitsmill and the processor's module).  Pending tasks are
+    cancelled when the run stops early.
+    """
     from dask.distributed import Client, LocalCluster, as_completed
     cluster = None
     if address == "local":
@@ -348,7 +372,13 @@ def run_dask(proc, idents, collector, report_mode, address, n_workers):
 
 
 def run(proc, idents, collector, report_mode):
-    """Run ``proc`` over ``idents`` as its options ask (``-j``, ``--dask``)."""
+    """Run ``proc`` over ``idents`` as its options ask.
+
+    ``--dask`` selects :func:`run_dask` (``local`` with ``-j N`` workers, or
+    all CPUs when ``-j`` is 1), ``-j N`` with N > 1 :func:`run_pool`,
+    otherwise :func:`run_serial`; the parameters are those of
+    :func:`run_serial`.
+    """
     opts = proc.opts
     n_workers = int(getattr(opts, "nParallel", 1) or 1)
     address = getattr(opts, "daskAddress", None)

@@ -176,6 +176,8 @@ class HeaderProcessor(FileProcessor):
     missingCaches, staleCaches : list of str
         After a run: files skipped for want of a cache (``--no-compute``)
         or because their cache is older than the file.
+    maxHeaderBlocks : int
+        Kept for DaCHS subclasses that set it; headers are not capped.
     """
 
     headerExt = ".hdr"

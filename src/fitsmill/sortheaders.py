@@ -42,8 +42,8 @@ def structural_sequence(keywords):
         extension.
     """
     keywords = list(keywords)
-    axes = sorted((int(m.group(1)), kw) for kw in keywords
-                  for m in [_NAXISN.fullmatch(kw)] if m)
+    axes = sorted((int(kw[5:]), kw) for kw in keywords
+                  if kw.startswith("NAXIS") and _NAXISN.fullmatch(kw))
     primary = "XTENSION" not in keywords or "SIMPLE" in keywords
     head = ["SIMPLE" if primary else "XTENSION", "BITPIX", "NAXIS"]
     tail = _PRIMARY_TAIL if primary else _EXTENSION_TAIL

@@ -4,8 +4,9 @@ The pipeline, each step a public function so library users can compose
 their own: :func:`compute_limits` (finite pixels only) ->
 :func:`normalize` to ``[0, 1]`` -> :func:`apply_stretch` -> optional
 inversion -> :func:`to_uint8` / :func:`to_uint16` -> :func:`encode`.
-:func:`render` runs it all for a :class:`PreviewStyle`, with a fused fast
-path for the linear stretch.
+:func:`render` runs it all for a :class:`PreviewStyle`; for 8-bit output
+it fuses the linear stretch into one multiply-add and computes the other
+curves (except histogram equalisation) through a cached look-up table.
 
 Arrays are in FITS order: row 0 is the bottom of the picture.  Non-finite
 pixels never enter the limits and are painted in the style's NaN grey (or
@@ -38,7 +39,6 @@ __all__ = [
 _HISTEQ_LEVELS = 65536
 # PIL's default JPEG quality, which DaCHS's previews use.
 _DACHS_QUALITY = 75
-
 
 _DEFAULT_STYLE = PreviewStyle()
 

@@ -315,8 +315,11 @@ class FileProcessor:
         idents = self._selectIdentifiers(summary)
         progress = Progress(len(idents), choose_mode(
             getattr(opts, "showProgress", True)))
-        collector = runners.Collector(self, summary, progress, report_mode,
-                                      bool(getattr(opts, "bailOnError", False)))
+        collector = runners.Collector(
+            self, summary, progress, report_mode,
+            bail=bool(getattr(opts, "bailOnError", False)),
+            keep_traces=bool(getattr(opts, "beVerbose", False)
+                             or getattr(opts, "summaryJson", None)))
         try:
             if not summary.interrupted:
                 runners.run(self, idents, collector, report_mode)

@@ -94,14 +94,19 @@ class Collector:
     bail : bool
         Stop (raise :class:`Bail`) at the first failure, after printing
         ``*** source`` and the traceback to stderr.
+    keep_traces : bool
+        Keep each failure's traceback in the summary (for ``--verbose`` and
+        ``--summary-json``); without, a run with many failures stays small.
     """
 
-    def __init__(self, proc, summary, progress, report_mode=False, bail=False):
+    def __init__(self, proc, summary, progress, report_mode=False, bail=False,
+                 keep_traces=True):
         self.proc = proc
         self.summary = summary
         self.progress = progress
         self.report_mode = report_mode
         self.bail = bail
+        self.keep_traces = keep_traces
 
     def add(self, ident, kind, value):
         """Account for one source's outcome."""
@@ -120,7 +125,8 @@ class Collector:
         else:
             reason, trace = value
             summary.failed += 1
-            summary.failures.append((str(ident), reason, trace))
+            summary.failures.append((str(ident), reason,
+                                     trace if self.keep_traces else ""))
             self.progress.update(1, 1)
             if self.bail:
                 sys.stderr.write(f"*** {ident}\n{trace or reason + chr(10)}")

@@ -71,13 +71,33 @@ _WRAPPER = (
 
 # ------------------------------------------------------------------ data
 
+def write_image(path, shape, seed):
+    """A 16-bit BZERO 32768 image (sky gradient, noise, stars), written in
+    bands of rows so that a 200 MB plate needs little memory."""
+    header = fits.Header([("SIMPLE", True), ("BITPIX", 16), ("NAXIS", 2),
+                          ("NAXIS1", shape[1]), ("NAXIS2", shape[0]),
+                          ("BZERO", 32768), ("BSCALE", 1), ("OBJECT", f"field {seed}")])
+    rng = np.random.default_rng(seed)
+    stars = rng.integers(0, shape, size=(max(50, shape[0] * shape[1] // 20000), 2))
+    with open(path, "wb") as f:
+        f.write(header.tostring().encode("ascii"))
+        for y0 in range(0, shape[0], 512):
+            rows = np.arange(y0, min(y0 + 512, shape[0]))
+            band = 8000.0 + 3.0 * rows[:, None] * 1000 / shape[0] + rng.normal(
+                0, 50, (len(rows), shape[1]))
+            for y, x in stars[(stars[:, 0] >= y0) & (stars[:, 0] < y0 + len(rows))]:
+                band[y - y0, max(0, x - 1):x + 2] += 20000
+            f.write((np.clip(band, 0, 65535) - 32768).astype(">i2").tobytes())
+        f.write(b"\0" * (-f.tell() % 2880))
+
+
 def make_images(directory, n, size):
-    """n int16 BZERO images; 4 distinct plates written round-robin."""
+    """n images; 4 distinct ones copied round-robin."""
     os.makedirs(directory, exist_ok=True)
     masters = []
     for seed in range(min(4, n)):
         path = os.path.join(directory, f"img{seed:04d}.fits")
-        samples.write_plate(path, (size, size), seed=seed)
+        write_image(path, (size, size), seed)
         masters.append(path)
     for k in range(len(masters), n):
         shutil.copyfile(masters[k % len(masters)], os.path.join(directory, f"img{k:04d}.fits"))
@@ -289,7 +309,7 @@ def main():
         images = make_images(os.path.join(inputs, "images"), args.files, args.size)
         plate = os.path.join(inputs, "plate", "plate.fits")
         os.makedirs(os.path.dirname(plate))
-        samples.write_plate(plate, (args.plate, args.plate), seed=7, n_stars=2000)
+        write_image(plate, (args.plate, args.plate), 7)
         spectra = make_spectra(os.path.join(inputs, "spectra"), args.spectra)
         out = os.path.join(tmp, "out")
         n = len(images)

@@ -243,6 +243,8 @@ class FitsPreviewMaker(PreviewMaker):
 
     def __init__(self, opts=None, dd=None):
         super().__init__(opts, dd)
+        # Import the reader now, not inside the first preview of the run.
+        import fitsmill.scaledrows  # noqa: F401
         # Bad look options fail the run once, up front (not per source).
         self.style  # noqa: B018
         self._bands()
@@ -328,6 +330,11 @@ class SpectralPreviewMaker(PreviewMaker):
     sdmId = None
     spectrumExt = None
     previewSize = (200, 100)
+
+    def __init__(self, opts=None, dd=None):
+        super().__init__(opts, dd)
+        # Import the plotting module now, not inside the first preview.
+        import fitsmill.spectra  # noqa: F401
 
     def getSpectrum(self, accref):
         """Return ``(spectral, flux)`` arrays for ``accref`` (override to

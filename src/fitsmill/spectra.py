@@ -234,7 +234,7 @@ def _table_columns(path, info, columns):
     Returns None when a column is missing, "fitsio" when the table needs
     CFITSIO (variable-length arrays, strings, bits, heap), else arrays.
     """
-    header = info.header
+    header = dict(info.header.items())  # one pass: lookups below are many
     indices = [_column_index(header, name) for name in columns]
     if None in indices:
         return None

@@ -374,3 +374,20 @@ def test_dachs_names():
                                             NAXIS1=1, NAXIS2=1, OBJECT="some star",
                                             SITELAT=0.0)
     assert hdr["SITELAT"] == 0.0
+
+
+def test_unparsable_original_card_is_kept_verbatim():
+    broken = "DATE-OBS= 1931-03-01 / unquoted date".ljust(80)
+    original = Header.fromstring(
+        "".join(c.ljust(80) for c in ("SIMPLE  =                    T",
+                                      "BITPIX  =                   16",
+                                      "NAXIS   =                    0")) + broken
+        + "END".ljust(80))
+    hdr = make_header_from_template("plate", originalHeader=original, OBJECT="x")
+    assert broken in hdr.tostring()
+    assert "DATE-OBS" in keywords(hdr)
+    # a value given for it replaces the broken card
+    fixed = make_header_from_template("plate", originalHeader=original,
+                                      DATE_OBS="1931-03-01")
+    assert broken not in fixed.tostring()
+    assert as_astropy(fixed)["DATE-OBS"] == "1931-03-01"

@@ -33,7 +33,7 @@ import datetime
 import re
 import unicodedata
 
-from fitsmill.errors import FitsmillError
+from fitsmill.errors import FitsFormatError, FitsmillError
 from fitsmill.plate_templates import (
     MINIMAL_IMAGE_TEMPLATE, PLATE_KEYWORDS_2014_TO_CURRENT, PLATE_TEMPLATE,
     PLATE_TEMPLATE_2014, WCS_TEMPLATE, WFPDB_TEMPLATE)
@@ -147,6 +147,15 @@ def _plain(value):
     return value
 
 
+class _Verbatim:
+    """An original card whose value cannot be parsed, kept as it is."""
+
+    __slots__ = ("card",)
+
+    def __init__(self, card):
+        self.card = card
+
+
 def _card_parts(card):
     """(keyword, value, comment) of a header card of any card class."""
     return card.keyword, card.value, card.comment
@@ -165,7 +174,12 @@ class _Sources:
         self.original = {}
         self.history, self.comments, self.others = [], [], []
         for card in original.cards if original is not None else ():
-            keyword, value, comment = _card_parts(card)
+            try:
+                keyword, value, comment = _card_parts(card)
+            except FitsFormatError:
+                # An unparsable card goes through verbatim, never "fixed".
+                self.others.append((card.keyword, _Verbatim(card), ""))
+                continue
             if keyword == "HISTORY":
                 if not _STAMP_RE.match(str(value)):
                     self.history.append(str(value))
@@ -321,6 +335,9 @@ class _Filler:
         for keyword, value, comment in self.sources.others:
             if keyword == "":
                 self.cards.append(("", value, ""))
+            elif isinstance(value, _Verbatim):
+                if _lookup_key(keyword) not in self.sources.given:
+                    self.cards.append((keyword, value, ""))
             elif _lookup_key(keyword) in self.extras:
                 self.emit(keyword, self.sources.get(_lookup_key(keyword))[1],
                           comment)
@@ -390,6 +407,9 @@ def _to_header(cards, history, comments):
 
     made = []
     for keyword, value, comment in cards:
+        if isinstance(value, _Verbatim):
+            made.append(value.card)
+            continue
         try:
             made.append(Card(keyword, value, comment))
         except (ValueError, TypeError) as exc:

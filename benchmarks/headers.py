@@ -169,7 +169,7 @@ GROW_CHILD = r"""
 import json, os, sys, time
 method, path = sys.argv[1:3]
 if method == "fitsmill" or method == "fitsmill-fsync":
-    from fitsmill import fitsfile
+    from fitsmill import fitsfile, header
 elif method == "fitsio":
     import fitsio
 else:

@@ -14,6 +14,7 @@ import io
 import os
 import re
 import stat
+import threading
 
 from fitsmill._cards import find_end
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
@@ -30,6 +31,7 @@ CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
+_PRINTABLE = bytes(range(0x20, 0x7f))
 
 
 class HDUInfo:
@@ -56,15 +58,17 @@ class HDUInfo:
     """
 
     __slots__ = ("index", "header", "header_bytes", "header_offset",
-                 "data_offset", "data_size")
+                 "data_offset", "data_size", "_layout")
 
-    def __init__(self, index, header, header_bytes, header_offset, data_size):
+    def __init__(self, index, header, header_bytes, header_offset, data_size,
+                 layout=None):
         self.index = index
         self.header = header
         self.header_bytes = header_bytes
         self.header_offset = header_offset
         self.data_offset = header_offset + len(header_bytes)
         self.data_size = data_size
+        self._layout = layout
 
     # Looked up on demand: the write path never needs them.
     @property
@@ -136,7 +140,8 @@ def _read_header_bytes(stream, path, base, max_blocks, first):
         if not block:
             return b""
         offset = base + len(chunks) * BLOCK_SIZE
-        bad = _NOT_PRINTABLE.search(block)
+        # (translate is a fast C loop; the regex only runs to find the offset)
+        bad = _NOT_PRINTABLE.search(block) if block.translate(None, _PRINTABLE) else None
         if not chunks and not block.startswith(first):
             if block.startswith(_GZIP_MAGIC):
                 raise FitsFormatError("gzip-compressed data, not a FITS header; "
@@ -274,10 +279,7 @@ def _scan(stream, path, file_size):
         raw = _read_header_bytes(stream, path, offset, None, first)
         if not raw:
             raise FitsFormatError("empty file, no FITS header", path=path, offset=0)
-        header = _parse(raw, path, offset)
-        info = HDUInfo(index, header, raw, offset,
-                       data_size(header, path, offset))
-        _check_complete(info, file_size, path)
+        info = _hdu_info(index, raw, offset, path, file_size)
         yield info
         offset = info.end_offset
         index += 1
@@ -289,9 +291,19 @@ def _primary(stream, path, size):
     raw = _read_header_bytes(stream, path, 0, None, b"SIMPLE  =")
     if not raw:
         raise FitsFormatError("empty file, no FITS header", path=path, offset=0)
-    header = _parse(raw, path, 0)
-    info = HDUInfo(0, header, raw, 0, data_size(header, path, 0))
-    _check_complete(info, size, path)
+    return _hdu_info(0, raw, 0, path, size)
+
+
+def _hdu_info(index, raw, offset, path, file_size):
+    """HDUInfo of the header bytes ``raw`` found at ``offset``, checked
+    against the file size."""
+    header = _parse(raw, path, offset)
+    layout = _layout_images(raw)
+    size = _fixed_data_size(layout)
+    if size is None:
+        size = data_size(header, path, offset)
+    info = HDUInfo(index, header, raw, offset, size, layout)
+    _check_complete(info, file_size, path)
     return info
 
 
@@ -461,30 +473,78 @@ def _layout_keys(old, new):
     return dict.fromkeys(keys)
 
 
-# Cards that can fix the data layout, found in raw header bytes; candidates
-# only count where they start a card (offset a multiple of 80).
-_LAYOUT_CARD = re.compile(
-    rb"(?:SIMPLE  |XTENSION|BITPIX  |NAXIS[0-9 ]{3}|PCOUNT  |GCOUNT  |GROUPS  "
-    rb"|TFIELDS |THEAP   |TFORM[0-9 ]{3}|TBCOL[0-9 ]{3}|Z[A-Z0-9_ -]{7})=.{70}",
-    re.DOTALL)
+_LAYOUT_KEYS = frozenset((b"SIMPLE  ", b"XTENSION", b"BITPIX  ", b"NAXIS   ",
+                          b"PCOUNT  ", b"GCOUNT  ", b"GROUPS  ", b"TFIELDS ",
+                          b"THEAP   "))
+_LAYOUT_PREFIXES = (b"NAXIS", b"TFORM", b"TBCOL", b"Z")
+_LAYOUT_INITIALS = frozenset(k[0] for k in _LAYOUT_KEYS | set(_LAYOUT_PREFIXES))
 
 
-def _layout_images(raw):
-    """Layout-card images of header bytes up to END: keyword -> card."""
-    end = _end_card_at(raw[-BLOCK_SIZE:]) + len(raw) - BLOCK_SIZE
-    return {m.group()[:8]: m.group() for m in _LAYOUT_CARD.finditer(raw, 0, end)
-            if m.start() % CARD_SIZE == 0}
+def _layout_images(raw, end=None):
+    """The cards of header bytes (before END, or before ``end``) whose
+    keywords can fix the data layout: keyword field (8 bytes) -> card image.
+    Z keywords are included (they matter in compressed-image tables only)."""
+    if end is None:
+        end = _end_card_at(raw[-BLOCK_SIZE:]) + len(raw) - BLOCK_SIZE
+    images = {}
+    # The first byte of every card, sliced in C, filters out most cards
+    # before any per-card work; this runs for every header written.
+    for n, initial in enumerate(raw[0:end:CARD_SIZE]):
+        if initial in _LAYOUT_INITIALS:
+            pos = n * CARD_SIZE
+            key = raw[pos:pos + 8]
+            if key in _LAYOUT_KEYS or key.startswith(_LAYOUT_PREFIXES):
+                images[key] = raw[pos:pos + CARD_SIZE]
+    return images
 
 
-def _layout_unchanged(old_raw, new_cards):
-    """Cheap test that no layout card changed: the layout cards of both
-    headers are byte for byte the same (true for any edit that leaves them
-    alone, since untouched cards keep their images).  False means "look
-    closer", not "changed"."""
-    if new_cards[:9] != old_raw[:9]:
+def _fixed_int(images, key):
+    # The standard requires mandatory keywords in fixed format: an integer
+    # right-justified in columns 11-30, so this needs no general parser.
+    image = images[key]
+    if image[8:10] != b"= ":
+        raise ValueError(key)
+    return int(image[10:30])
+
+
+def _fixed_data_size(images):
+    """data_size from fixed-format layout cards, or None for anything
+    unusual (random groups, free format, bad values): then the general
+    data_size reads the parsed header, and reports problems."""
+    try:
+        bitpix = _fixed_int(images, b"BITPIX  ")
+        naxis = _fixed_int(images, b"NAXIS   ")
+        if bitpix not in (8, 16, 32, 64, -32, -64) or not 0 <= naxis <= 999 or \
+                b"GROUPS  " in images:
+            return None
+        product = 1
+        for i in range(1, naxis + 1):
+            n = _fixed_int(images, b"NAXIS%-3d" % i)
+            if n < 0:
+                return None
+            product *= n
+        if naxis == 0:
+            return 0
+        if b"XTENSION" in images:
+            pcount = _fixed_int(images, b"PCOUNT  ")
+            gcount = _fixed_int(images, b"GCOUNT  ")
+            if pcount < 0 or gcount < 0:
+                return None
+            return abs(bitpix) // 8 * gcount * (pcount + product)
+        return abs(bitpix) // 8 * product
+    except (KeyError, ValueError):
+        return None
+
+
+def _layout_unchanged(info, new_cards):
+    """Cheap test that no layout card changed: the first card and the layout
+    cards of both headers are byte for byte the same (true for any edit that
+    leaves them alone, since untouched cards keep their images).  False
+    means "look closer", not "changed"."""
+    if new_cards[:9] != info.header_bytes[:9]:
         return False
-    old = _layout_images(old_raw)
-    new = _layout_images(new_cards + b"END" + b" " * (BLOCK_SIZE - 3))
+    old = info._layout
+    new = _layout_images(new_cards, len(new_cards))
     if old == new:
         return True
     if b"ZIMAGE  " not in old and b"ZIMAGE  " not in new:
@@ -560,7 +620,7 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     from fitsmill import checksum as ck
     old = info.header
     cards = _card_bytes(new)
-    if not force and not _layout_unchanged(info.header_bytes, cards):
+    if not force and not _layout_unchanged(info, cards):
         _check_layout(old, new, path, info.header_offset)
     if checksum == "auto":
         checksum = any(k in h for h in (old, new) for k in ("CHECKSUM", "DATASUM"))
@@ -696,6 +756,20 @@ def _rewrite(fd, path, st, offset, old_size, new_bytes, tmp, fsync):
         os.close(tfd)
     if fsync:
         fsync_directory(os.path.dirname(path))
+
+
+def _release(fd, result):
+    """Close the descriptor of the file just written.
+
+    After a rewrite it is the last reference to the replaced file, and
+    closing it makes the kernel free that file's blocks and cached pages,
+    which takes about as long as writing them; a background thread does it
+    so the caller does not wait (the lock on the old inode goes with it).
+    """
+    if result == "rewritten":
+        threading.Thread(target=os.close, args=(fd,), daemon=True).start()
+    else:
+        os.close(fd)
 
 
 def _log_for(undo):
@@ -854,10 +928,13 @@ def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
         new = as_header(make(info.header))
         out = _compose(info, new, grow=grow, reserve=reserve, checksum=checksum,
                        force=force, fd=fd, path=path)
-        return _replace(fd, path, st, info.header_offset, info.header_bytes, out,
-                        undo, fsync)
-    finally:
+        result = _replace(fd, path, st, info.header_offset, info.header_bytes, out,
+                          undo, fsync)
+    except BaseException:
         os.close(fd)
+        raise
+    _release(fd, result)
+    return result
 
 
 def update_header(path, edit, ext=0, **options):
@@ -918,9 +995,12 @@ def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,
         if len(old) != old_size:
             raise FitsFormatError(f"file ends inside the {old_size}-byte header",
                                   path=path, offset=offset + len(old))
-        return _replace(fd, path, st, offset, old, new_bytes, undo, fsync)
-    finally:
+        result = _replace(fd, path, st, offset, old, new_bytes, undo, fsync)
+    except BaseException:
         os.close(fd)
+        raise
+    _release(fd, result)
+    return result
 
 
 def replacePrimaryHeaderInPlace(fitsName, newHeader):

@@ -13,7 +13,7 @@ from fitsmill.processor import FileProcessor, procmain
 from fitsmill.progress import Progress, choose_mode
 from fitsmill.runners import chunk_size_for
 
-from test_processor import MODES, dask_address, mode_args, run  # noqa: F401 -- fixtures
+from test_processor import dask_address, mode_args, run  # noqa: F401 -- fixtures
 
 
 @pytest.fixture(autouse=True)

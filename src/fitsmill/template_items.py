@@ -27,7 +27,6 @@ A template is a plain list of items, walked in order by
 Items are immutable; applying a template never changes it.
 """
 
-import re
 from typing import NamedTuple, Optional
 
 __all__ = ["Fixed", "Numbered", "Matching", "ExtraCards", "separator",
@@ -92,11 +91,6 @@ class Numbered(NamedTuple):
     def list_keyword(self):
         """The keyword whose list value feeds the series."""
         return self.base or self.pattern.replace("{n}", "")
-
-    def keyword_regex(self):
-        """A compiled regex matching the series' keywords; group 1 is n."""
-        head, _, tail = self.pattern.partition("{n}")
-        return re.compile(f"{re.escape(head)}([1-9][0-9]?){re.escape(tail)}")
 
 
 class Matching(NamedTuple):

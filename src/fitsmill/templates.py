@@ -194,7 +194,6 @@ class _Sources:
         for kind, target in (("HISTORY", self.history), ("COMMENT", self.comments)):
             extra = self.given.pop(kind, (None, None))[1]
             target.extend([extra] if isinstance(extra, str) else extra or [])
-        self.used = set()
 
     def keywords(self):
         """Every keyword with a value: original ones, then given ones."""
@@ -204,7 +203,6 @@ class _Sources:
 
     def get(self, key, default=None):
         """(keyword or None, value, comment or None) for an argument key."""
-        self.used.add(key)
         if key in self.given:
             orig = self.original.get(key)
             return (orig[0] if orig else None), self.given[key][1], (

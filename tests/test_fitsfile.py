@@ -657,3 +657,42 @@ def test_dachs_in_place_longer(tmp_path):
 def test_header_type_used(tmp_path):
     path = make_image(tmp_path / "a.fits")
     assert isinstance(fitsfile.read_header(path), Header)
+
+
+def test_checksums_follow_the_new_header(tmp_path):
+    path = make_image(tmp_path / "a.fits", checksum=True)
+    header = fitsfile.read_header(path)
+    del header["CHECKSUM"]
+    del header["DATASUM"]
+    before = dict(header.items())
+    fitsfile.write_header(path, header)
+    assert dict(header.items()) == before          # the caller's header untouched
+    with fits.open(path) as hdul:
+        assert "CHECKSUM" not in hdul[0].header and "DATASUM" not in hdul[0].header
+    fitsverify(path)
+
+
+def test_waiting_writer_follows_a_rewrite(tmp_path):
+    """A writer that waited for the lock while another process replaced the
+    file (atomic rewrite) must edit the new file, not the unlinked one."""
+    import threading
+    path = make_image(tmp_path / "a.fits")
+    replacement = make_image(tmp_path / "b.fits", cards=[("OBJECT", "replaced")])
+    header = fitsfile.read_header(replacement)
+    header["WAITED"] = True
+    holder = open(path, "rb")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    done = []
+    writer = threading.Thread(target=lambda: done.append(
+        fitsfile.write_header(path, header, undo=False)))
+    writer.start()
+    writer.join(0.3)
+    assert writer.is_alive() and not done          # waiting for the lock
+    os.replace(replacement, path)                 # what a rewrite does
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    holder.close()
+    writer.join(10)
+    assert done == ["in place"]
+    with fits.open(path) as hdul:
+        assert hdul[0].header["OBJECT"] == "replaced" and hdul[0].header["WAITED"]
+    fitsverify(path)

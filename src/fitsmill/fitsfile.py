@@ -623,7 +623,7 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     if not force and not _layout_unchanged(info, cards):
         _check_layout(old, new, path, info.header_offset)
     if checksum == "auto":
-        checksum = any(k in h for h in (old, new) for k in ("CHECKSUM", "DATASUM"))
+        checksum = "CHECKSUM" in new or "DATASUM" in new
     datasum = None
     if checksum:
         if checksum != "recompute":
@@ -864,11 +864,11 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
     reserve : int
         Blank blocks of headroom to add when the file is rewritten.
     checksum : {"auto", True, False, "recompute"}
-        "auto" updates CHECKSUM/DATASUM when the old or the new header has
-        either; True always adds them; False leaves the cards as given.
-        DATASUM is taken from the file's header when present (the data do
-        not change), otherwise computed in one pass over the data;
-        "recompute" always computes it.
+        "auto" updates CHECKSUM/DATASUM when the new header has either
+        (so a header without them removes them); True always adds them;
+        False leaves the cards as given.  DATASUM is taken from the file's
+        current header when present (the data do not change), otherwise
+        computed in one pass over the data; "recompute" always computes it.
     undo : bool or fitsmill.undolog.UndoLog
         True logs to this process's log (:func:`fitsmill.undolog.current_log`),
         an UndoLog logs there, False does not log.

@@ -19,9 +19,33 @@ import sys
 from fitsmill.previews import FitsPreviewMaker, SpectralPreviewMaker
 from fitsmill.processor import run_cli
 
-__all__ = ["main", "CliSpectralPreviewMaker"]
+__all__ = ["main", "CliFitsPreviewMaker", "CliSpectralPreviewMaker"]
 
 _PROG = "fitsmill previews"
+
+
+def _add_selection(parser):
+    """Declare the options :func:`main` reads before choosing the processor
+    (so that they show in ``--help`` and are accepted)."""
+    group = parser.add_argument_group("what to run")
+    group.add_argument("--rd", metavar="ID", default=None,
+                       help="DaCHS resource descriptor inputsDir/ID.rd: sources"
+                       " and previewDir property from it (needs --dd)")
+    group.add_argument("--dd", metavar="ID", default=None,
+                       help="the <data> element of --rd")
+    group.add_argument("--spectra", action="store_true", default=False,
+                       help="plot spectra (FITS tables, VOTables, 1-D images)"
+                       " instead of previewing images")
+
+
+class CliFitsPreviewMaker(FitsPreviewMaker):
+    """FitsPreviewMaker with the command's selection options."""
+
+    @staticmethod
+    def addOptions(parser):
+        """Add ``--rd``, ``--dd``, ``--spectra`` to the image options."""
+        FitsPreviewMaker.addOptions(parser)
+        _add_selection(parser)
 
 
 class CliSpectralPreviewMaker(SpectralPreviewMaker):
@@ -29,7 +53,8 @@ class CliSpectralPreviewMaker(SpectralPreviewMaker):
 
     @staticmethod
     def addOptions(parser):
-        """Add the spectrum options to :meth:`SpectralPreviewMaker.addOptions`'s."""
+        """Add the spectrum and selection options to
+        :meth:`SpectralPreviewMaker.addOptions`'s."""
         SpectralPreviewMaker.addOptions(parser)
         group = parser.add_argument_group("spectra")
         group.add_argument("--spectral-column", dest="spectralColumn", default="spectral",
@@ -40,6 +65,7 @@ class CliSpectralPreviewMaker(SpectralPreviewMaker):
                            default=False, help="linear flux axis (default log)")
         group.add_argument("--points", dest="connectPoints", action="store_false",
                            default=True, help="draw points, not a line")
+        _add_selection(parser)
 
     def _createAuxiliaries(self, dd):
         super()._createAuxiliaries(dd)
@@ -47,29 +73,21 @@ class CliSpectralPreviewMaker(SpectralPreviewMaker):
             setattr(self, name, getattr(self.opts, name))
 
 
-def _split_args(argv):
-    """Take ``--rd``, ``--dd`` and ``--spectra`` off the argument list."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--rd", dest="rd")
-    pre.add_argument("--dd", dest="dd")
-    pre.add_argument("--spectra", action="store_true")
-    return pre.parse_known_args(argv)
-
-
 _DESCRIPTION = (
     "Make previews of FITS images (shrunk by block means, rendered in the look"
     " the preview options describe) or, with --spectra, small plots of spectra."
-    "  Up-to-date previews are skipped.  With --rd ID --dd ID the sources and"
-    " the previewDir property come from a DaCHS resource descriptor.")
+    "  Up-to-date previews are skipped.")
 
 
 def main(argv):
     """Run ``fitsmill previews``; return the exit status (0, 1 or 2)."""
-    known, rest = _split_args(list(argv))
+    argv = list(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    _add_selection(pre)
+    known, _ = pre.parse_known_args(argv)
     if (known.rd is None) != (known.dd is None):
         print(f"{_PROG}: error: --rd and --dd go together", file=sys.stderr)
         return 2
-    cls = CliSpectralPreviewMaker if known.spectra else FitsPreviewMaker
+    cls = CliSpectralPreviewMaker if known.spectra else CliFitsPreviewMaker
     extra = {"rdId": known.rd, "ddId": known.dd} if known.rd else {}
-    return run_cli(cls, rest, prog=_PROG, description=_DESCRIPTION + " Options"
-                   " --rd ID, --dd ID and --spectra select what to run.", **extra)
+    return run_cli(cls, argv, prog=_PROG, description=_DESCRIPTION, **extra)

@@ -284,6 +284,29 @@ def test_link_adder(tmp_path):
         == ["unchanged", "unchanged"]
 
 
+class Filtering(HeaderProcessor):
+    def _mungeHeader(self, srcName, hdr):
+        hdr.add_comment("IMPORTANT: keep me")
+        hdr.add_comment("noise")
+        hdr.add_history("old step")
+        return hdr
+
+    def commentFilter(self, comment):
+        return "IMPORTANT" in comment
+
+    def historyFilter(self, history):
+        return False
+
+
+def test_processor_filters(tmp_path):
+    make_seed_files(tmp_path, 1)
+    run(Filtering, tmp_path, "--apply")
+    for path in (tmp_path / "src0.fits.hdr", tmp_path / "src0.fits"):
+        hdr = fits.getheader(path)
+        assert list(hdr["COMMENT"]) == ["IMPORTANT: keep me"]
+        assert "HISTORY" not in hdr
+
+
 # --------------------------------------------------- several processors
 
 class AddA(HeaderProcessor):

@@ -265,8 +265,16 @@ class HeaderProcessor(FileProcessor):
             return None
 
     def _sorted(self, hdr):
-        return sort_headers(hdr, self.commentFilter, self.historyFilter,
-                            self.cardSequence)
+        # The default filters keep everything: pass None and spare parsing
+        # every COMMENT and HISTORY card.
+        cls = type(self)
+        return sort_headers(
+            hdr,
+            None if cls.commentFilter is HeaderProcessor.commentFilter
+            else self.commentFilter,
+            None if cls.historyFilter is HeaderProcessor.historyFilter
+            else self.historyFilter,
+            self.cardSequence)
 
     def _writeCache(self, srcName, hdr):
         """Write ``hdr`` as the cache of ``srcName``: a data-less FITS header.

@@ -340,9 +340,11 @@ class _Source:
             data = np.ascontiguousarray(data)
             if binner is None:
                 binner = self._tiled_binner(data.dtype, factor)
-            raw = data.astype(data.dtype.newbyteorder(">"), copy=False)
+            if data.dtype != data.dtype.newbyteorder(">"):
+                # the array is ours: swap to FITS order in place, no copy
+                data.byteswap(inplace=True)
             out = np.empty(((last - first) // factor + 1, binner.out_width), np.float32)
-            k = binner.add(raw.reshape(-1).view(np.uint8), out)
+            k = binner.add(data.reshape(-1).view(np.uint8), out)
             if k:
                 yield out[:k]
         out = np.empty((1, binner.out_width), np.float32)

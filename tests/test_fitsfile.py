@@ -696,3 +696,16 @@ def test_waiting_writer_follows_a_rewrite(tmp_path):
     with fits.open(path) as hdul:
         assert hdul[0].header["OBJECT"] == "replaced" and hdul[0].header["WAITED"]
     fitsverify(path)
+
+
+def test_scan_of_gzip_and_memory_streams(tmp_path):
+    path = make_image(tmp_path / "a.fits", extensions=sample_extensions())
+    raw = path.read_bytes()
+    expected = [(i.header_offset, i.data_offset, i.data_size)
+                for i in fitsfile.iter_hdus(path)]
+    for stream in (io.BytesIO(raw), gzip.open(io.BytesIO(gzip.compress(raw)))):
+        with stream:
+            assert [(i.header_offset, i.data_offset, i.data_size)
+                    for i in fitsfile.iter_hdus(stream)] == expected
+    with gzip.open(io.BytesIO(gzip.compress(raw))) as stream:
+        assert fitsfile.read_header(stream)["NAXIS1"] == 30

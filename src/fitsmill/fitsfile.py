@@ -309,34 +309,24 @@ def _hdu_info(index, raw, offset, path, file_size):
 
 def _check_complete(info, size, path):
     end = info.data_offset + info.data_size
-    if end > size:
+    if size is not None and end > size:
         raise FitsFormatError(
             f"truncated: HDU {info.index} needs {end} bytes, the file has {size}",
             path=path, offset=size)
 
 
 def _size(stream):
-    try:
+    """The size of a plain file's stream; None for other streams (gzip,
+    BytesIO...), whose completeness is then not checked."""
+    if isinstance(stream, (io.FileIO, io.BufferedReader, io.BufferedRandom)):
         return os.fstat(stream.fileno()).st_size
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        pass
-    here = stream.tell()
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(here)
-    return size
+    return None
 
 
 def _open_binary(source):
     if hasattr(source, "read"):
         return source, False
     return open(source, "rb", buffering=0), True
-
-
-def _is_gzip(stream):
-    stream.seek(0)
-    magic = stream.read(2)
-    stream.seek(0)
-    return magic == _GZIP_MAGIC
 
 
 def iter_hdus(source):
@@ -358,14 +348,12 @@ def iter_hdus(source):
     ------
     FitsFormatError
         Malformed headers, a gzip-compressed file, or data extending past
-        the end of the file; the message names the file and byte offset.
+        the end of the file (checked for plain files only); the message
+        names the file and byte offset.
     """
     stream, owned = _open_binary(source)
     path = os.fspath(source) if owned else getattr(stream, "name", None)
     try:
-        if _is_gzip(stream):
-            raise FitsFormatError(
-                "gzip-compressed; decompress it to scan its HDUs", path=path, offset=0)
         yield from _scan(stream, path, _size(stream))
     finally:
         if owned:

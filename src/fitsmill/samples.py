@@ -31,7 +31,8 @@ __all__ = [
 #: One entry of the manifest: where a file is and what it shows.
 SampleFile = collections.namedtuple("SampleFile", "path description")
 
-# Rows generated at a time; fixed so every band size gives the same pixels.
+# Rows generated at a time.  Each band has its own noise stream, so this is
+# part of what a seed means: changing it changes every plate's pixels.
 _BAND = 128
 # Soft saturation level of the emulsion (physical units) and the stored maximum.
 _SATURATION = 56000.0

@@ -127,13 +127,14 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.files, args.repeat = 20, 1
-    os.environ.setdefault("FITSMILL_UNDO_DIR", tempfile.mkdtemp(prefix="fm-undo-"))
     runs = {"fitsmill --no-fsync": lambda d: run_fitsmill(d, False),
             "fitsmill (fsync)": lambda d: run_fitsmill(d, True),
             "astropy DaCHS-style": run_astropy}
     times = {label: [] for label in runs}
     cpu_times = {label: [] for label in runs}
     base = tempfile.mkdtemp(prefix="fm-bench-hdr-")
+    # fitsmill logs every header write for undo: keep the logs in the sandbox
+    os.environ.setdefault("FITSMILL_UNDO_DIR", os.path.join(base, "undo"))
     try:
         for _ in range(args.repeat):
             for label, func in runs.items():

@@ -490,9 +490,10 @@ def _fixed_int(images, key):
     # The standard requires mandatory keywords in fixed format: an integer
     # right-justified in columns 11-30, so this needs no general parser.
     image = images[key]
-    if image[8:10] != b"= ":
+    text = image[10:30].strip()
+    if image[8:10] != b"= " or not text.lstrip(b"+-").isdigit():
         raise ValueError(key)
-    return int(image[10:30])
+    return int(text)
 
 
 def _fixed_data_size(images):

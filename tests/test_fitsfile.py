@@ -130,6 +130,16 @@ def test_random_groups(tmp_path):
     assert info.data_size == 3 * (2 + 10) * 4
     assert_layout_matches_astropy(path)
 
+    def edit(h):
+        h["OBJECT"] = "interferometer"
+        return {"OBJECT"}
+
+    assert edit_and_check(path, edit) == "in place"
+    header = fitsfile.read_header(path)
+    header["GCOUNT"] = 2
+    with pytest.raises(FitsmillError, match="GCOUNT"):
+        fitsfile.write_header(path, header)
+
 
 def test_read_header_by_index_and_name(tmp_path):
     path = make_image(tmp_path / "ext.fits", extensions=sample_extensions())

@@ -236,7 +236,7 @@ class Header:
     def __init__(self, cards=()):
         self._items = []     # a str image (not parsed yet) or a Card
         self._keys = []      # keyword of each card, as readers report it
-        self._index = None   # normalised keyword -> positions; built lazily
+        self._index = None   # see _lookup
         self._end = _END
         if isinstance(cards, Header):
             self._items = list(cards._items)
@@ -482,14 +482,24 @@ class Header:
             item = self._items[pos] = Card._from_image(item)
         return item
 
+    def _lookup(self):
+        """(upper-case keywords, keyword -> first position), built lazily at
+        C speed and dropped when cards move."""
+        lookup = self._index
+        if lookup is None:
+            # keywords are printable ASCII, so a newline cannot occur in them
+            upper = "\n".join(self._keys).upper().split("\n") if self._keys else []
+            first = dict(zip(reversed(upper), range(len(upper) - 1, -1, -1)))
+            lookup = self._index = (upper, first)
+        return lookup
+
     def _positions(self, key):
         """Positions of the cards with this (normalised) keyword."""
-        index = self._index
-        if index is None:
-            index = self._index = {}
-            for pos, name in enumerate(self._keys):
-                index.setdefault(name.upper(), []).append(pos)
-        return index.get(key, ())
+        upper, first = self._lookup()
+        start = first.get(key)
+        if start is None:
+            return []
+        return [pos for pos in range(start, len(upper)) if upper[pos] == key]
 
     def _position(self, key):
         """The position of the card that ``key`` names."""
@@ -504,10 +514,10 @@ class Header:
                 raise KeyError(f"keyword {name!r} occurrence {nth} not found")
             return found[nth]
         if isinstance(key, str):
-            found = self._positions(normalize_keyword(key))
-            if not found:
+            pos = self._lookup()[1].get(normalize_keyword(key))
+            if pos is None:
                 raise KeyError(f"keyword {key!r} not found")
-            return found[0]
+            return pos
         raise KeyError(f"a header key is a keyword, an index or a (keyword, n) "
                        f"tuple, not {key!r}")
 
@@ -515,7 +525,9 @@ class Header:
         self._items.insert(pos, card)
         self._keys.insert(pos, card.keyword)
         if pos == len(self._items) - 1 and self._index is not None:
-            self._index.setdefault(card.keyword.upper(), []).append(pos)
+            upper, first = self._index
+            upper.append(card.keyword.upper())
+            first.setdefault(upper[-1], pos)
         else:
             self._index = None
 
@@ -570,8 +582,7 @@ class Header:
         return iter(list(self._keys))
 
     def __contains__(self, key):
-        return bool(self._positions(normalize_keyword(key))) if isinstance(key, str) \
-            else False
+        return isinstance(key, str) and normalize_keyword(key) in self._lookup()[1]
 
     def __getitem__(self, key):
         if isinstance(key, slice):
@@ -586,6 +597,10 @@ class Header:
                 if not found:
                     raise KeyError(f"keyword {key!r} not found")
                 return [self._card(pos).value for pos in found]
+            pos = self._lookup()[1].get(name)
+            if pos is None:
+                raise KeyError(f"keyword {key!r} not found")
+            return self._card(pos).value
         return self._card(self._position(key)).value
 
     def __setitem__(self, key, value):
@@ -622,9 +637,9 @@ class Header:
                 for card in cards:
                     self.append(card, bottom=True)
             return
-        found = self._positions(name)
-        if found:
-            self._replace(found[0], value, comment)
+        pos = self._lookup()[1].get(name)
+        if pos is not None:
+            self._replace(pos, value, comment)
         else:
             self.append(Card(keyword, value, comment))
 
@@ -662,8 +677,8 @@ class Header:
             The card to put this one before or after.
         """
         name = normalize_keyword(keyword)
-        if name not in COMMENTARY and self._positions(name):
-            pos = self._positions(name)[0]
+        pos = self._lookup()[1].get(name)
+        if name not in COMMENTARY and pos is not None:
             if value is None:
                 value = self._card(pos)._parsed()[2]
             self._replace(pos, value, comment)

@@ -31,6 +31,9 @@ header_hints       take scale and position hints from the header (True)
 scale_tolerance    relative width of a header scale hint (0.1)
 skip_brightest     drop the brightest N sources (saturated on plates) (0)
 max_objects        keep at most M sources after that (no limit)
+refine             when a sparser index solved, verify and re-fit the
+                   solution against the densest index (True): many more
+                   stars constrain the SIP polynomial
 =================  =========================================================
 
 Source extraction: by default solve-field's own (image2xy); with
@@ -49,6 +52,7 @@ import contextlib
 import functools
 import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -63,7 +67,8 @@ from fitsmill import sextractor
 
 __all__ = [
     "DEFAULT_INDEX_DIR", "Solution", "find_solve_field", "anet_version",
-    "solver_parameters", "SolverParameters", "write_backend_config",
+    "solver_parameters", "SolverParameters", "resolve_indices",
+    "write_backend_config", "densest_indices",
     "scale_hint", "position_hint", "solve", "getWCSFieldsFor",
     "AnetHeaderProcessor",
 ]
@@ -76,7 +81,7 @@ _DEFAULTS = {
     "upper_pix": None, "pix_units": "app", "endob": None, "downsample": None,
     "tweak": True, "tweak_order": 3, "plots": False, "ra": None, "dec": None,
     "radius": None, "header_hints": True, "scale_tolerance": 0.1,
-    "skip_brightest": 0, "max_objects": None,
+    "skip_brightest": 0, "max_objects": None, "refine": True,
 }
 
 # DaCHS keys with no effect any more; accepted so old scripts keep running
@@ -189,7 +194,40 @@ class SolverParameters(dict):
                         if self[k] != _DEFAULTS[k])
 
 
-def write_backend_config(path, indices, index_dir):
+def resolve_indices(indices, index_dir):
+    """The index files ``indices`` name.
+
+    Parameters
+    ----------
+    indices : list of str or None
+        Index file globs, relative to ``index_dir`` or absolute; a pattern
+        without a match is also tried with ``*.fits`` appended (so
+        ``index-tycho2-10`` works).  None means every ``index-*.fits`` in
+        ``index_dir``.
+    index_dir : str
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        When a pattern matches nothing.
+    """
+    if not indices:
+        return sorted(glob.glob(os.path.join(index_dir, "index-*.fits")))
+    paths = []
+    for pattern in indices:
+        full = os.path.join(index_dir, pattern)
+        matches = sorted(glob.glob(full)) or sorted(glob.glob(full + "*.fits"))
+        if not matches:
+            raise ValueError(f"sp_indices: {pattern!r} matches no index file in {index_dir}")
+        paths += matches
+    return paths
+
+
+def write_backend_config(path, indices, index_dir, explicit=False):
     """Write astrometry.net's backend configuration.
 
     Parameters
@@ -197,10 +235,11 @@ def write_backend_config(path, indices, index_dir):
     path : str
         The file to write.
     indices : list of str or None
-        Index file globs, relative to ``index_dir`` or absolute; a pattern
-        without a match is also tried with ``*.fits`` appended (so
-        ``index-tycho2-10`` works).  None uses every index in ``index_dir``.
+        As for :func:`resolve_indices`; None lets astrometry.net load every
+        index in ``index_dir`` (``autoindex``).
     index_dir : str
+    explicit : bool
+        ``indices`` are paths already (no globbing).
 
     Raises
     ------
@@ -210,12 +249,8 @@ def write_backend_config(path, indices, index_dir):
     """
     lines = [f"add_path {index_dir}"]
     if indices:
-        for pattern in indices:
-            full = os.path.join(index_dir, pattern)
-            matches = sorted(glob.glob(full)) or sorted(glob.glob(full + "*.fits"))
-            if not matches:
-                raise ValueError(f"sp_indices: {pattern!r} matches no index file in {index_dir}")
-            lines += [f"index {m}" for m in matches]
+        paths = indices if explicit else resolve_indices(indices, index_dir)
+        lines += [f"index {p}" for p in paths]
     else:
         lines.append("autoindex")
     lines.append("inparallel")
@@ -223,6 +258,36 @@ def write_backend_config(path, indices, index_dir):
         raise ValueError("astrometry.net index paths must not contain white space")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+@functools.lru_cache(maxsize=256)
+def _index_scale(path):
+    """(smallest quad scale in radians, index id) of an index file."""
+    from astropy.io import fits
+
+    hdr = fits.getheader(path)
+    return float(hdr.get("SCALE_L", 0.0)), int(hdr.get("INDEXID", -1))
+
+
+def densest_indices(indices, index_dir):
+    """The index files with the smallest quads, hence the most stars.
+
+    Returns
+    -------
+    tuple
+        ``(paths, ids)``; empty when no index file is found.
+    """
+    scales = {}
+    for path in resolve_indices(indices, index_dir):
+        try:
+            scales[path] = _index_scale(path)
+        except (OSError, ValueError, TypeError):
+            continue
+    if not scales:
+        return [], set()
+    smallest = min(scale for scale, _ in scales.values())
+    chosen = [p for p, (scale, _) in scales.items() if scale == smallest]
+    return chosen, {scales[p][1] for p in chosen}
 
 
 def _number(value):
@@ -558,18 +623,95 @@ def solve(src, params=None, sex_control=None, object_filter=None,
             if verbose:
                 print("Running " + shlex.join(args))
             box.run(args, timeout=params.wall_limit, what="solve-field")
-            if not (os.path.exists(box.path("img.solved"))
-                    and os.path.exists(box.path("img.wcs"))):
+            wcs_text = _read_solution(box, "img")
+            if wcs_text is None:
                 raise NotSolved(f"{src}: astrometry.net found no solution")
-            with open(box.path("img.wcs"), "rb") as f:
-                wcs_text = f.read().decode("ascii", "replace")
             if not tweak or _sip_is_sane(wcs_text, shape):
                 break
             box.log("fitsmill: SIP solution rejected, solving again without tweak")
             tweak, fallback = False, True
+        notes = []
+        if params["refine"]:
+            if columns is None:
+                columns = ("X_IMAGE", "Y_IMAGE") if sex_control == "" else ("X", "Y")
+            refined = _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose)
+            if refined is not None:
+                wcs_text, note = refined
+                notes.append(note)
         version = anet_version()
         return Solution(wcs_text, args, version,
-                        _history(version, params, hints, extraction, fallback))
+                        _history(version, params, hints, extraction, fallback) + notes)
+
+
+def _read_solution(box, base):
+    """solve-field's WCS text for output ``base``, or None if unsolved."""
+    solved, wcs = box.path(base + ".solved"), box.path(base + ".wcs")
+    if not (os.path.exists(solved) and os.path.exists(wcs)):
+        return None
+    with open(wcs, "rb") as f:
+        return f.read().decode("ascii", "replace")
+
+
+def _comment_number(wcs_text, label):
+    """A number from astrometry.net's ``COMMENT label: N`` card, or None."""
+    match = re.search(r"COMMENT " + re.escape(label) + r": *(-?\d+)", wcs_text)
+    return int(match.group(1)) if match else None
+
+
+def _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose):
+    """Verify and re-fit a solution against the densest index.
+
+    A field often solves first with a sparse index (big quads), whose few
+    stars leave a SIP polynomial poorly constrained; verifying the solution
+    against the index with the most stars refits it with many more.
+
+    Returns
+    -------
+    tuple or None
+        ``(wcs_text, history line)``, or None when not needed or not better.
+    """
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    paths, ids = densest_indices(params["indices"], params.index_dir)
+    if not paths or _comment_number(wcs_text, "index id") in ids:
+        return None
+    write_backend_config(box.path("refine.cfg"), paths, params.index_dir, explicit=True)
+    with open(box.path("img.wcs.orig"), "w", encoding="ascii") as f:
+        f.write(wcs_text)
+    hdr = fits.Header.fromstring(wcs_text)
+    ny, nx = shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wcs = WCS(hdr, naxis=2)
+        (ra, dec), = wcs.all_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)
+        scale = float(np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))) * 3600
+    diagonal = scale * float(np.hypot(nx, ny)) / 3600
+    # the hints keep a failed verification from turning into a blind search
+    args = [exe, "--overwrite", "--dir", ".", "--out", "refine", "--temp-dir", "tmp",
+            "--backend-config", "refine.cfg",
+            "--cpulimit", f"{min(float(params['total_timelimit']), 60.0):g}",
+            "--new-fits", "none", "--wcs", "refine.wcs", "--solved", "refine.solved",
+            "--no-plots", "--verify", "img.wcs.orig",
+            "--ra", f"{ra:.6f}", "--dec", f"{dec:.6f}", "--radius", f"{diagonal:g}",
+            "--scale-low", f"{scale * 0.95:g}", "--scale-high", f"{scale * 1.05:g}",
+            "--scale-units", "app", "--x-column", columns[0], "--y-column", columns[1],
+            "--width", str(nx), "--height", str(ny), "--axy", "refine-augmented.axy"]
+    args += ["--tweak-order", str(int(params["tweak_order"]))] if tweak else ["--no-tweak"]
+    args.append("img.axy")
+    if verbose:
+        print("Running " + shlex.join(args))
+    box.run(args, timeout=params.wall_limit, what="solve-field (refine)")
+    refined = _read_solution(box, "refine")
+    if refined is None or (tweak and not _sip_is_sane(refined, shape)):
+        box.log("fitsmill: refinement against the densest index failed; first solution kept")
+        return None
+    before = _comment_number(wcs_text, "nmatch") or 0
+    after = _comment_number(refined, "nmatch") or 0
+    if after <= before:
+        return None
+    index = _comment_number(refined, "index id")
+    return refined, f"refined against index {index}: {after} stars matched, not {before}"
 
 
 def getWCSFieldsFor(fName, solverParameters, sexControl=None, objectFilter=None,

@@ -8,6 +8,7 @@ paints such an image entirely in the NaN grey.
 The functions never modify their input.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -102,38 +103,39 @@ def select_ranks(values, ranks):
     if n <= _SMALL:
         ordered = np.sort(values)
         return [ordered[r] for r in ranks]
-    sample = np.sort(values[(_SAMPLE_AT * n).astype(np.intp)])
+    half = n // 2
+    low = max((r for r in ranks if r < half), default=None)
+    high = min((r for r in ranks if r >= half), default=None)
+    sample = np.sort(values[_sample_index(n)])
     m = sample.size
-    low = [r for r in ranks if r < n // 2]
-    high = [r for r in ranks if r >= n // 2]
-    # Sample positions safely beyond each rank (binomial spread plus slack).
-    low_pos = max((_sample_pos(r, m, n, +1) for r in low), default=-1)
-    high_pos = min((_sample_pos(r, m, n, -1) for r in high), default=m)
-    if low_pos >= high_pos:
+    low_bound = -math.inf if low is None else sample[_sample_pos(low, m, n, +1)]
+    high_bound = math.inf if high is None else sample[_sample_pos(high, m, n, -1)]
+    if low_bound >= high_bound:
         return [np.partition(values, r)[r] for r in ranks]
-    low_bound = sample[low_pos] if low else None
-    high_bound = sample[high_pos] if high else None
-    if low and high:
-        cand = values[(values <= low_bound) | (values >= high_bound)]
-        low_cand = cand[cand <= low_bound]
-        high_cand = cand[cand >= high_bound]
-    else:
-        low_cand = values[values <= low_bound] if low else values[:0]
-        high_cand = values[values >= high_bound] if high else values[:0]
-    low_cand.sort()
-    high_cand.sort()
+    # The n_low smallest and n_high largest values, sorted.
+    cand = values[(values <= low_bound) | (values >= high_bound)]
+    cand.sort()
+    n_low = int(np.searchsorted(cand, low_bound, side="right"))
+    first_high = n - (cand.size - n_low)
     out = []
     for r in ranks:
-        if r in low and low_cand.size > r:
-            out.append(low_cand[r])
-        elif r in high and high_cand.size > n - 1 - r:
-            out.append(high_cand[r - (n - high_cand.size)])
+        if r < n_low:
+            out.append(cand[r])
+        elif r >= first_high:
+            out.append(cand[r - (n - cand.size)])
         else:
             out.append(np.partition(values, r)[r])
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _sample_index(n):
+    # Previews of one archive share a few sizes, so the index is reused.
+    return (_SAMPLE_AT * n).astype(np.intp)
+
+
 def _sample_pos(rank, m, n, direction):
+    # Sample position safely beyond the rank (binomial spread plus slack).
     centre = rank * m / n
     margin = 4.0 * math.sqrt(centre * (1.0 - centre / m) + 1.0) + 4.0
     return min(m - 1, max(0, int(centre + direction * margin)))
@@ -175,14 +177,11 @@ def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
     n = values.size
     if n == 0:
         return math.nan, math.nan
-    positions = [(q / 100.0) * (n - 1) for q in (lower, upper)]
-    floors = [int(math.floor(p)) for p in positions]
-    ranks = sorted({r for f in floors for r in (f, min(f + 1, n - 1))})
-    picked = dict(zip(ranks, (float(v) for v in select_ranks(values, ranks))))
-    limits = []
-    for pos, f in zip(positions, floors):
-        limits.append(_lerp(picked[f], picked[min(f + 1, n - 1)], pos - f))
-    return limits[0], limits[1]
+    pos_lo, pos_hi = (lower / 100.0) * (n - 1), (upper / 100.0) * (n - 1)
+    lo, hi = int(pos_lo), int(pos_hi)
+    v = select_ranks(values, (lo, min(lo + 1, n - 1), hi, min(hi + 1, n - 1)))
+    return (_lerp(float(v[0]), float(v[1]), pos_lo - lo),
+            _lerp(float(v[2]), float(v[3]), pos_hi - hi))
 
 
 def zscale_limits(image, n_samples=1000, contrast=0.25, max_reject=0.5,

@@ -3,8 +3,10 @@ the serial result under -j and Dask, worker failures, progress output."""
 
 import collections
 import io
+import multiprocessing
 import os
 import pickle
+import signal
 
 import pytest
 
@@ -169,6 +171,30 @@ def test_class_that_cannot_be_imported_runs_in_pool(tmp_path):
     proc = procmain(Local, argv=["-j", "2", "--no-progress"], exit=False,
                     sources=[str(tmp_path / "f*")])
     assert proc.seen == [f"f{i}" for i in range(6)]
+
+
+class Crasher(FileProcessor):
+    """Kills its worker process on one source, as a segfault would."""
+
+    def _createAuxiliaries(self, dd):
+        self.done = []
+
+    def process(self, srcName):
+        if srcName.endswith("f13") and multiprocessing.parent_process() is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.done.append(os.path.basename(srcName))
+
+
+@pytest.mark.slow
+def test_worker_crash_fails_only_its_source(tmp_path):
+    for i in range(40):
+        (tmp_path / f"f{i:02d}").write_text("")
+    proc = run(Crasher, ["-j", "2"], sources=[str(tmp_path / "f*")])
+    assert proc.done == [f"f{i:02d}" for i in range(40) if i != 13]
+    assert proc.summary.failures == [(
+        str(tmp_path / "f13"), "worker failed: WorkerDied: the worker process"
+        " died while processing this source", "")]
+    assert proc.exit_status == 1
 
 
 def test_chunk_sizes():

@@ -26,12 +26,13 @@ import sys
 import threading
 import traceback
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 
 from fitsmill import config, gather
 from fitsmill.errors import SkipThis
 from fitsmill.sources import DataDescriptor
 
-__all__ = ["OK", "SKIP", "FAIL", "Bail", "Collector", "call_one",
+__all__ = ["OK", "SKIP", "FAIL", "Bail", "WorkerDied", "Collector", "call_one",
            "describe_failure", "run", "run_serial", "run_pool", "run_dask",
            "make_payload", "chunk_size_for"]
 
@@ -227,19 +228,24 @@ def _sendable(outcomes, changes):
 
 _pool_worker = None
 _pool_error = None
+_pool_started = None
 
 
-def _pool_init(payload):
-    global _pool_worker, _pool_error
+def _pool_init(payload, started):
+    global _pool_worker, _pool_error, _pool_started
     # Ctrl-C reaches the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pool_started = started
     try:
         _pool_worker = _WorkerSide(payload)
     except Exception as exc:  # noqa: BLE001 -- reported with every chunk instead
         _pool_error = describe_failure(exc)[0]
 
 
-def _pool_chunk(idents):
+def _pool_chunk(slot, idents):
+    # Tell the parent this task started: if the pool breaks, only started
+    # tasks can have killed it.
+    _pool_started[slot] = 1
     if _pool_worker is None:
         raise RuntimeError(f"processor setup failed in the worker: {_pool_error}")
     return _pool_worker.run_chunk(idents)
@@ -271,16 +277,55 @@ def _chunks(idents, size):
     return [idents[i:i + size] for i in range(0, len(idents), size)]
 
 
-def _consume_in_order(futures, chunks, completed, collector):
-    """Apply chunk results in source order as they complete."""
-    index_of = {fut: i for i, fut in enumerate(futures)}
-    done = {}
-    next_index = 0
-    for fut in completed:
-        done[index_of[fut]] = fut
-        while next_index in done:
-            collector.add_chunk(chunks[next_index], done.pop(next_index))
-            next_index += 1
+class WorkerDied(RuntimeError):
+    """A worker process died (e.g. a crash in compiled code or the OOM
+    killer) while it was processing a source."""
+
+
+class _Task:
+    """Part of a chunk: ``key`` orders the parts of a chunk that was split."""
+    __slots__ = ("chunk", "key", "idents")
+
+    def __init__(self, chunk, key, idents):
+        self.chunk, self.key, self.idents = chunk, key, idents
+
+
+class _Lost:
+    """Stands in for the result of a task whose worker died."""
+
+    def result(self):
+        raise WorkerDied("the worker process died while processing this source")
+
+
+class _InOrder:
+    """Hands finished tasks to the collector in source order."""
+
+    def __init__(self, chunks, collector):
+        self.collector = collector
+        self.tasks = [_Task(i, (), chunk) for i, chunk in enumerate(chunks)]
+        self.outstanding = [{()} for _ in chunks]
+        self.finished = [{} for _ in chunks]
+        self.next_chunk = 0
+
+    def split(self, task):
+        """Replace ``task`` by one task per source; return them."""
+        singles = [_Task(task.chunk, task.key + (j,), [ident])
+                   for j, ident in enumerate(task.idents)]
+        self.outstanding[task.chunk].discard(task.key)
+        self.outstanding[task.chunk].update(t.key for t in singles)
+        return singles
+
+    def done(self, task, result):
+        """Record a task's result (an object with ``result()``)."""
+        self.finished[task.chunk][task.key] = (task.idents, result)
+        self.outstanding[task.chunk].discard(task.key)
+        while (self.next_chunk < len(self.outstanding)
+               and not self.outstanding[self.next_chunk]):
+            parts = self.finished[self.next_chunk]
+            self.finished[self.next_chunk] = None
+            self.next_chunk += 1
+            for key in sorted(parts):
+                self.collector.add_chunk(*parts[key])
 
 
 def _stop_pool(executor):
@@ -315,28 +360,86 @@ def run_serial(proc, idents, collector, report_mode):
         add(ident, kind, value)
 
 
+def _new_pool(payload, n_workers, n_slots):
+    ctx = multiprocessing.get_context("spawn")
+    started = ctx.RawArray("b", max(n_slots, 1))
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=max(1, n_workers), mp_context=ctx,
+        initializer=_pool_init, initargs=(payload, started))
+    return executor, started
+
+
+def _pool_round(payload, tasks, n_workers, order):
+    """Run ``tasks`` on a fresh pool; return ``(suspects, unstarted)``, the
+    tasks lost to a dead worker that had or had not started."""
+    executor, started = _new_pool(payload, min(n_workers, len(tasks)), len(tasks))
+    lost = []
+    try:
+        futures = {}
+        for slot, task in enumerate(tasks):
+            try:
+                futures[executor.submit(_pool_chunk, slot, task.idents)] = slot
+            except BrokenProcessPool:
+                lost.append(slot)
+        for fut in concurrent.futures.as_completed(futures):
+            if isinstance(fut.exception(), BrokenProcessPool):
+                lost.append(futures[fut])
+            else:
+                order.done(tasks[futures[fut]], fut)
+    except BaseException:
+        _stop_pool(executor)
+        raise
+    executor.shutdown(wait=True)
+    return ([tasks[i] for i in lost if started[i]],
+            [tasks[i] for i in lost if not started[i]])
+
+
+def _isolate(payload, suspects, order):
+    """Run suspect tasks one source at a time on a single worker."""
+    executor = None
+    try:
+        for task in suspects:
+            for single in order.split(task):
+                if executor is None:
+                    executor, _ = _new_pool(payload, 1, 1)
+                fut = executor.submit(_pool_chunk, 0, single.idents)
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    order.done(single, _Lost())
+                    executor.shutdown(wait=True)
+                    executor = None
+                else:
+                    order.done(single, fut)
+    except BaseException:
+        if executor is not None:
+            _stop_pool(executor)
+        raise
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
 def run_pool(proc, idents, collector, report_mode, n_workers):
     """Run on a spawn-started process pool.
 
     Parameters are those of :func:`run_serial`, plus ``n_workers``, the
     number of worker processes.  On any exception escaping the collector
     (``--bail``, Ctrl-C) the workers are terminated before it propagates.
+
+    A worker that dies (a crash in compiled code, the OOM killer) takes
+    the pool down with every queued task.  Tasks that had not started run
+    again on a new pool; those that had are rerun one source at a time on a
+    single worker, so only the source that kills its worker fails
+    (:class:`WorkerDied`) and the run goes on.
     """
     if not idents:
         return
-    chunks = _chunks(idents, chunk_size_for(len(idents), n_workers))
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(n_workers, len(chunks)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_pool_init, initargs=(make_payload(proc, report_mode),))
-    try:
-        futures = [executor.submit(_pool_chunk, chunk) for chunk in chunks]
-        _consume_in_order(futures, chunks,
-                          concurrent.futures.as_completed(futures), collector)
-    except BaseException:
-        _stop_pool(executor)
-        raise
-    executor.shutdown(wait=True)
+    payload = make_payload(proc, report_mode)
+    order = _InOrder(_chunks(idents, chunk_size_for(len(idents), n_workers)),
+                     collector)
+    tasks, suspects = order.tasks, []
+    while tasks:
+        new_suspects, tasks = _pool_round(payload, tasks, n_workers, order)
+        suspects += new_suspects
+    _isolate(payload, suspects, order)
 
 
 def run_dask(proc, idents, collector, report_mode, address, n_workers):
@@ -366,9 +469,12 @@ def run_dask(proc, idents, collector, report_mode, address, n_workers):
             [payload] = client.scatter([make_payload(proc, report_mode)],
                                        broadcast=True)
             token = uuid.uuid4().hex
-            futures = [client.submit(_dask_chunk, token, payload, chunk, pure=False)
-                       for chunk in chunks]
-            _consume_in_order(futures, chunks, as_completed(futures), collector)
+            order = _InOrder(chunks, collector)
+            task_of = {client.submit(_dask_chunk, token, payload, task.idents,
+                                     pure=False): task for task in order.tasks}
+            futures = list(task_of)
+            for fut in as_completed(futures):
+                order.done(task_of[fut], fut)
     finally:
         if futures:
             client.cancel(futures)

@@ -564,6 +564,16 @@ def test_argparse_helpers():
         imaging.style_from_args(parser.parse_args(["--vmin", "3"]))
 
 
+def test_render_from_threads_equals_serial():
+    from concurrent.futures import ThreadPoolExecutor
+    images = [sky((50, 60), seed=s, nan_fraction=0.02) for s in range(6)]
+    styles = [PreviewStyle(format="png", stretch=st) for st in ("linear", "asinh", "log")]
+    jobs = [(im, st) for im in images for st in styles]
+    serial = [render(im, st) for im, st in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda job: render(*job), jobs * 3)) == serial * 3
+
+
 def test_style_is_picklable():
     import pickle
     style = PreviewStyle(stretch="asinh", invert=True)

@@ -189,6 +189,8 @@ def test_histeq_is_the_empirical_cdf():
     assert np.isnan(got[np.isnan(x)]).all()
     # Equalised values are spread evenly.
     assert abs(np.nanmean(got) - 0.5) < 0.01
+    # Values outside [0, 1] are clipped first, not an index error.
+    np.testing.assert_array_equal(imaging.apply_stretch([-1.0, 0.5, 2.0], "histeq"), [0, 0.5, 1])
 
 
 def test_to_uint8_and_uint16_round_to_nearest():

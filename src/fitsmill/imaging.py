@@ -218,6 +218,7 @@ def _histeq(w):
     valid = ~np.isnan(w)
     top = _HISTEQ_LEVELS - 1
     levels = np.zeros(w.shape, np.intp)
+    np.clip(w, 0.0, 1.0, out=w)
     np.multiply(w, top, out=w)
     np.add(w, 0.5, out=w)
     np.copyto(levels, w, where=valid, casting="unsafe")

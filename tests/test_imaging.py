@@ -375,6 +375,10 @@ def test_render_rejects_bad_input():
         render(np.zeros((3, 3)), style="asinh")
     with pytest.raises(TypeError, match="unknown"):
         render(np.zeros((3, 3)), strech="asinh")
+    with pytest.raises(ValueError, match="cannot encode"):
+        imaging.encode(np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="16-bit"):
+        imaging.encode(np.zeros((2, 2), np.uint16), "jpeg")
 
 
 # --- colour -----------------------------------------------------------------

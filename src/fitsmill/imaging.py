@@ -298,7 +298,6 @@ def encode(pixels, format="jpeg", quality=85, alpha=None):
     bytes
     """
     pixels = np.asarray(pixels)
-    h, w = pixels.shape[:2]
     if pixels.dtype == np.uint16:
         if format != "png" or pixels.ndim != 2 or alpha is not None:
             raise ValueError("16-bit pixels can only be written as greyscale PNG "
@@ -318,6 +317,7 @@ def encode(pixels, format="jpeg", quality=85, alpha=None):
         data = np.ascontiguousarray(data)
     else:
         raise ValueError(f"cannot encode pixels of dtype {pixels.dtype}, shape {pixels.shape}")
+    h, w = pixels.shape[:2]
     # Stride -1 hands Pillow the rows bottom-up: the FITS flip without a copy.
     picture = Image.frombuffer(mode, (w, h), data, "raw", mode, 0, -1)
     buf = io.BytesIO()

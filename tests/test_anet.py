@@ -23,6 +23,8 @@ from fitsmill.sandbox import COPY_MARKER, Sandbox
 
 SHAPE = (1000, 1000)
 
+pytestmark = pytest.mark.anet
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _programs():
@@ -52,6 +54,7 @@ def _leftover_sandboxes(root):
     return [p for p in os.listdir(root) if not p.endswith(".log")]
 
 
+@pytest.mark.slow
 def test_tan_plate_with_header_hints(plates_dir, tmp_path):
     d, truths = plates_dir
     solution = anet.solve(d / "tan.fits", temp_root=tmp_path)
@@ -62,6 +65,7 @@ def test_tan_plate_with_header_hints(plates_dir, tmp_path):
     assert _leftover_sandboxes(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sip_plate_blind_needs_sip(plates_dir, tmp_path):
     d, truths = plates_dir
     solution = anet.solve(d / "sip.fits", temp_root=tmp_path)
@@ -72,6 +76,21 @@ def test_sip_plate_blind_needs_sip(plates_dir, tmp_path):
     tan_only = anet.solve(d / "sip.fits", {"tweak": False}, temp_root=tmp_path)
     assert "A_ORDER" not in tan_only.astropy_header()
     assert _error(truths["sip"], tan_only) > 2.0
+
+
+@pytest.mark.slow
+def test_refine_against_densest_index(tmp_path):
+    # this field first solves with a sparse index (index-tycho2-11): about
+    # 18 matched stars; the refine pass re-fits with index-tycho2-10
+    path = tmp_path / "refine.fits"
+    truth = make_plate(str(path), ra=52.0, dec=-27.0, rotation=-27.0, hints=True, seed=1)
+    solution = anet.solve(path, temp_root=tmp_path)
+    note = solution.history[-1]
+    assert note.startswith("refined against index 4110: ")
+    after, before = (int(w) for w in note.split() if w.isdigit() and w != "4110")
+    assert after > 2 * before
+    assert _error(truth, solution) < 0.5
+    assert anet._comment_number(solution.wcs_text, "index id") == 4110
 
 
 def _manual_object_filter(inName):
@@ -94,6 +113,7 @@ def _manual_object_filter(inName):
     os.rename("foo.xyls", inName)
 
 
+@pytest.mark.slow
 def test_sexcontrol_and_object_filter(plates_dir, tmp_path):
     d, truths = plates_dir
     calls = []
@@ -119,6 +139,7 @@ def test_sexcontrol_and_object_filter(plates_dir, tmp_path):
     assert not (tmp_path / "foo.xyls").exists()
 
 
+@pytest.mark.slow
 def test_solve_field_sextractor_mode(plates_dir, tmp_path):
     d, truths = plates_dir
     solution = anet.solve(d / "tan.fits", sex_control="", temp_root=tmp_path)
@@ -126,6 +147,7 @@ def test_solve_field_sextractor_mode(plates_dir, tmp_path):
     assert _error(truths["tan"], solution) < 0.5
 
 
+@pytest.mark.slow
 def test_own_xy_list_skips_saturated_and_caps(plates_dir, tmp_path):
     d, truths = plates_dir
     solution = anet.solve(d / "sip.fits", {"skip_brightest": 5, "max_objects": 60},
@@ -141,6 +163,7 @@ def test_own_xy_list_skips_saturated_and_caps(plates_dir, tmp_path):
     np.testing.assert_allclose(table["FLUX"], everything[5:65])
 
 
+@pytest.mark.slow
 def test_unsolvable_noise_field(tmp_path):
     rng = np.random.default_rng(5)
     path = tmp_path / "noise.fits"
@@ -165,6 +188,7 @@ def _processes_mentioning(text):
     return found
 
 
+@pytest.mark.slow
 def test_wall_clock_limit_kills_runaway_solve(plates_dir, tmp_path):
     d, _ = plates_dir
     root = tmp_path / "root"
@@ -183,10 +207,12 @@ def test_wall_clock_limit_kills_runaway_solve(plates_dir, tmp_path):
     assert _leftover_sandboxes(root) == []
 
 
+@pytest.mark.slow
 def test_copy_to_holds_sandbox_and_replaces_only_copies(plates_dir, tmp_path):
     d, _ = plates_dir
     dest = tmp_path / "debug"
-    anet.solve(d / "tan.fits", copy_to=dest, temp_root=tmp_path / "root")
+    fast = {"refine": False}
+    anet.solve(d / "tan.fits", fast, copy_to=dest, temp_root=tmp_path / "root")
     copy = dest / "tan.fits"
     for name in ("img.fits", "backend.cfg", "img.axy", "lastCommand.log", COPY_MARKER):
         assert (copy / name).is_file(), name
@@ -196,30 +222,32 @@ def test_copy_to_holds_sandbox_and_replaces_only_copies(plates_dir, tmp_path):
     assert "autoindex" in (copy / "backend.cfg").read_text()
     # a later copy replaces the earlier one
     (copy / "stale").write_text("x")
-    anet.solve(d / "tan.fits", copy_to=dest, temp_root=tmp_path / "root")
+    anet.solve(d / "tan.fits", fast, copy_to=dest, temp_root=tmp_path / "root")
     assert not (copy / "stale").exists()
     # but never a directory that is not a sandbox copy
     (copy / COPY_MARKER).unlink()
     (copy / "precious").write_text("keep")
     with pytest.raises(FileExistsError, match="not a sandbox copy"):
-        anet.solve(d / "tan.fits", copy_to=dest, temp_root=tmp_path / "root")
+        anet.solve(d / "tan.fits", fast, copy_to=dest, temp_root=tmp_path / "root")
     assert (copy / "precious").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_awkward_name_and_compressed_inputs(plates_dir, tmp_path):
     d, truths = plates_dir
+    fast = {"refine": False}
     odd = tmp_path / "plate 'one'; rm -rf x.fits"
     shutil.copyfile(d / "tan.fits", odd)
-    assert _error(truths["tan"], anet.solve(odd, temp_root=tmp_path / "r")) < 0.5
+    assert _error(truths["tan"], anet.solve(odd, fast, temp_root=tmp_path / "r")) < 0.5
     gz = tmp_path / "my plate.fits.gz"
     with open(d / "tan.fits", "rb") as fin, gzip.open(gz, "wb") as fout:
         shutil.copyfileobj(fin, fout)
-    assert _error(truths["tan"], anet.solve(gz, temp_root=tmp_path / "r")) < 0.5
+    assert _error(truths["tan"], anet.solve(gz, fast, temp_root=tmp_path / "r")) < 0.5
     fz = tmp_path / "plate.fits.fz"
     data = fits.getdata(d / "tan.fits")
     fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, fits.getheader(d / "tan.fits"))]
                  ).writeto(fz)
-    assert _error(truths["tan"], anet.solve(fz, temp_root=tmp_path / "r")) < 0.5
+    assert _error(truths["tan"], anet.solve(fz, fast, temp_root=tmp_path / "r")) < 0.5
 
 
 # ---------------------------------------------------------------- no solving

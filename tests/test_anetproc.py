@@ -22,6 +22,8 @@ from fitsmill.processor import procmain
 
 SHAPE = (1000, 1000)
 
+pytestmark = pytest.mark.anet
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _programs():
@@ -98,6 +100,7 @@ def check_calibrated(directory, truths, hashes):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.slow
 def test_calibrates_plates_and_survives_unsolvable(archive, jobs):
     d, truths = archive
     hashes = {name: data_hash(d / name) for name in truths}
@@ -139,6 +142,7 @@ class RetryingCalibrator(AnetHeaderProcessor):
         raise ShellCommandFailed("No anet parameter worked", None)
 
 
+@pytest.mark.slow
 def test_manual_retry_loop_over_minarea(archive):
     d, truths = archive
     (d / "c noise.fits").unlink()
@@ -152,6 +156,7 @@ def test_manual_retry_loop_over_minarea(archive):
     assert wcs_discrepancy_px(truths["a plate.fits"], WCS(hdr), SHAPE) < 0.5
 
 
+@pytest.mark.slow
 def test_no_anet_reuses_cached_wcs(archive, tmp_path):
     d, truths = archive
     (d / "c noise.fits").unlink()
@@ -186,6 +191,7 @@ def test_no_anet_without_cache_is_a_clear_failure(archive):
     assert all("no cached header" in reason for _, reason, _ in proc.summary.failures)
 
 
+@pytest.mark.slow
 def test_should_run_anet_false_only_munges(archive):
     d, _ = archive
 

@@ -10,6 +10,8 @@ from common import fitsverify, require_program
 from plates import make_plate, wcs_discrepancy_px
 from fitsmill.cli import calibrate, main as fitsmill_main
 
+pytestmark = pytest.mark.anet
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _programs():
@@ -17,6 +19,7 @@ def _programs():
         require_program(name)
 
 
+@pytest.mark.slow
 def test_calibrate_command(tmp_path, capsys):
     truth = make_plate(str(tmp_path / "plate one.fits"), hints=True, seed=21)
     rng = np.random.default_rng(22)

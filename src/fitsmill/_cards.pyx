@@ -61,17 +61,19 @@ cdef tuple _scan(const char *p, size_t n, object path, long long base):
         text = PyUnicode_DecodeASCII(p, (ncards + 1) * FM_CARD_LEN, NULL)
         images = []
         names = []
+        mixed = False
         while i < ncards:
             j = i * FM_CARD_LEN
             images.append(text[j:j + (1 + group[i]) * FM_CARD_LEN])
             name = text[j + keys[i].key_start:j + keys[i].key_start + keys[i].key_len]
-            if (keys[i].flags & FM_KF_LOWER and keys[i].kind != FM_CARD_HIERARCH
-                    and keys[i].kind != FM_CARD_NOVALUE):
+            if keys[i].flags & FM_KF_LOWER:
                 name = name.upper()
+                mixed = mixed or keys[i].kind == FM_CARD_HIERARCH \
+                    or keys[i].kind == FM_CARD_NOVALUE
             names.append(name)
             i += 1 + group[i]
         j = ncards * FM_CARD_LEN
-        return images, names, text[j:j + FM_CARD_LEN]
+        return images, names, text[j:j + FM_CARD_LEN], mixed
     finally:
         free(keys)
         free(group)
@@ -96,10 +98,13 @@ def scan_header(data, path=None, long long base=0):
         One image per logical card (a long string with its CONTINUE cards
         is one image of several 80-character cards).
     names : list of str
-        The keyword of each logical card as readers report it (standard
-        keywords folded to upper case, HIERARCH names without the prefix).
+        The lookup keyword of each logical card: upper case, HIERARCH
+        names without the prefix.
     end : str
         The END card image.
+    mixed : bool
+        Whether some card reports its keyword in another case than its
+        lookup keyword (HIERARCH and invalid cards keep their case).
     """
     cdef const unsigned char[::1] view
     cdef Py_ssize_t size = 0

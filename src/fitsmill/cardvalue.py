@@ -29,7 +29,6 @@ _KF_LOWER, _KF_BADCHAR, _KF_EQPOS, _KF_JUNK = 1, 2, 4, 8
 _VF_REAL_FLOAT, _VF_IMAG_FLOAT, _VF_DEXP, _VF_LOWEXP = 1, 2, 4, 8
 _VF_SPACES, _VF_LONEQUOTE = 16, 32
 
-_EXPONENT = str.maketrans("dDe", "EEE", " ")
 
 
 class BadValue:
@@ -53,7 +52,8 @@ class BadValue:
 
 
 def _number(text, is_float):
-    return float(text.translate(_EXPONENT)) if is_float else int(text.replace(" ", ""))
+    text = text.replace(" ", "")
+    return float(text.replace("D", "E").replace("d", "E")) if is_float else int(text)
 
 
 def _split(image):
@@ -71,9 +71,10 @@ def _split(image):
     elif vtype == _LOGICAL:
         value = text == "T"
     elif vtype == _INT:
-        value = int(text.replace(" ", "") if vflags & _VF_SPACES else text)
+        value = int(text) if not vflags & _VF_SPACES else _number(text, False)
     elif vtype == _FLOAT:
-        value = float(text.translate(_EXPONENT))
+        value = float(text) if not vflags & (_VF_DEXP | _VF_SPACES) else \
+            _number(text, True)
     elif vtype == _COMPLEX:
         value = complex(_number(text, vflags & _VF_REAL_FLOAT),
                         _number(image[v2s:v2s + v2l], vflags & _VF_IMAG_FLOAT))

@@ -235,17 +235,20 @@ class Header:
 
     def __init__(self, cards=()):
         self._items = []     # a str image (not parsed yet) or a Card
-        self._keys = []      # keyword of each card, as readers report it
-        self._index = None   # see _lookup
+        self._keys = []      # lookup keyword of each card (see _first)
+        self._mixed = False  # whether some reported keyword is not upper case
+        self._index = None   # lookup keyword -> first position, or None
+        self._probes = 0     # lookups since _index was dropped
         self._end = _END
         if isinstance(cards, Header):
             self._items = list(cards._items)
             self._keys = list(cards._keys)
+            self._mixed = cards._mixed
             self._end = cards._end
             return
         if _is_astropy_header(cards):
             other = Header.from_astropy(cards)
-            self._items, self._keys = other._items, other._keys
+            self._items, self._keys, self._mixed = other._items, other._keys, other._mixed
             return
         for card in cards:
             self.append(card, useblanks=False, end=True)
@@ -289,11 +292,13 @@ class Header:
             data = _join_lines(data, sep, path)
         if not endcard and _cards.find_end(_as_buffer(data)) < 0:
             data = data + (_END if isinstance(data, str) else _END.encode())
-        images, keys, end = _cards.scan_header(data, path, offset)
+        images, keys, end, mixed = _cards.scan_header(data, path, offset)
         header = cls.__new__(cls)
         header._items = images
         header._keys = keys
+        header._mixed = mixed
         header._index = None
+        header._probes = 0
         header._end = end
         return header
 
@@ -482,24 +487,31 @@ class Header:
             item = self._items[pos] = Card._from_image(item)
         return item
 
-    def _lookup(self):
-        """(upper-case keywords, keyword -> first position), built lazily at
-        C speed and dropped when cards move."""
-        lookup = self._index
-        if lookup is None:
-            # keywords are printable ASCII, so a newline cannot occur in them
-            upper = "\n".join(self._keys).upper().split("\n") if self._keys else []
-            first = dict(zip(reversed(upper), range(len(upper) - 1, -1, -1)))
-            lookup = self._index = (upper, first)
-        return lookup
+    def _first(self, key):
+        """Position of the first card with this lookup keyword, or None.
+
+        A few lookups search the keyword list (a C loop); more build a dict,
+        which pays off only then and is dropped when cards move.
+        """
+        index = self._index
+        if index is None:
+            self._probes += 1
+            if self._probes <= 4:
+                try:
+                    return self._keys.index(key)
+                except ValueError:
+                    return None
+            keys = self._keys
+            index = self._index = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))
+        return index.get(key)
 
     def _positions(self, key):
-        """Positions of the cards with this (normalised) keyword."""
-        upper, first = self._lookup()
-        start = first.get(key)
+        """Positions of the cards with this lookup keyword."""
+        start = self._first(key)
         if start is None:
             return []
-        return [pos for pos in range(start, len(upper)) if upper[pos] == key]
+        keys = self._keys
+        return [pos for pos in range(start, len(keys)) if keys[pos] == key]
 
     def _position(self, key):
         """The position of the card that ``key`` names."""
@@ -514,27 +526,32 @@ class Header:
                 raise KeyError(f"keyword {name!r} occurrence {nth} not found")
             return found[nth]
         if isinstance(key, str):
-            pos = self._lookup()[1].get(normalize_keyword(key))
+            pos = self._first(normalize_keyword(key))
             if pos is None:
                 raise KeyError(f"keyword {key!r} not found")
             return pos
         raise KeyError(f"a header key is a keyword, an index or a (keyword, n) "
                        f"tuple, not {key!r}")
 
+    def _drop_index(self):
+        self._index = None
+        self._probes = 0
+
     def _insert(self, pos, card):
+        name = card.keyword
+        key = name.upper()
+        self._mixed = self._mixed or key != name
         self._items.insert(pos, card)
-        self._keys.insert(pos, card.keyword)
+        self._keys.insert(pos, key)
         if pos == len(self._items) - 1 and self._index is not None:
-            upper, first = self._index
-            upper.append(card.keyword.upper())
-            first.setdefault(upper[-1], pos)
+            self._index.setdefault(key, pos)
         else:
-            self._index = None
+            self._drop_index()
 
     def _delete(self, pos):
         del self._items[pos]
         del self._keys[pos]
-        self._index = None
+        self._drop_index()
 
     def _replace(self, pos, value, comment=None):
         """Give the card at pos a new value (and comment), where it stands."""
@@ -579,16 +596,17 @@ class Header:
         return len(self._items)
 
     def __iter__(self):
-        return iter(list(self._keys))
+        return iter(self.keys())
 
     def __contains__(self, key):
-        return isinstance(key, str) and normalize_keyword(key) in self._lookup()[1]
+        return isinstance(key, str) and self._first(normalize_keyword(key)) is not None
 
     def __getitem__(self, key):
         if isinstance(key, slice):
             header = Header()
             header._items = self._items[key]
             header._keys = self._keys[key]
+            header._mixed = self._mixed
             return header
         if isinstance(key, str):
             name = normalize_keyword(key)
@@ -597,7 +615,7 @@ class Header:
                 if not found:
                     raise KeyError(f"keyword {key!r} not found")
                 return [self._card(pos).value for pos in found]
-            pos = self._lookup()[1].get(name)
+            pos = self._first(name)
             if pos is None:
                 raise KeyError(f"keyword {key!r} not found")
             return self._card(pos).value
@@ -637,7 +655,7 @@ class Header:
                 for card in cards:
                     self.append(card, bottom=True)
             return
-        pos = self._lookup()[1].get(name)
+        pos = self._first(name)
         if pos is not None:
             self._replace(pos, value, comment)
         else:
@@ -677,7 +695,7 @@ class Header:
             The card to put this one before or after.
         """
         name = normalize_keyword(keyword)
-        pos = self._lookup()[1].get(name)
+        pos = self._first(name)
         if name not in COMMENTARY and pos is not None:
             if value is None:
                 value = self._card(pos)._parsed()[2]
@@ -753,6 +771,8 @@ class Header:
         -------
         list of str
         """
+        if self._mixed:
+            return [self._card(pos).keyword for pos in range(len(self._items))]
         return list(self._keys)
 
     def values(self):
@@ -771,8 +791,7 @@ class Header:
         -------
         list of tuple
         """
-        return [(self._keys[pos], self._card(pos).value)
-                for pos in range(len(self._items))]
+        return list(zip(self.keys(), self.values()))
 
     @property
     def cards(self):
@@ -935,9 +954,8 @@ class Header:
             raise ValueError(f"keyword {newkeyword!r} already exists; use force=True")
         pos = self._position(oldkeyword)
         old = self._card(pos)
-        self._items[pos] = Card(newkeyword, old.value, old.comment)
-        self._keys[pos] = self._items[pos].keyword
-        self._index = None
+        self._delete(pos)
+        self._insert(pos, Card(newkeyword, old.value, old.comment))
 
     def add_history(self, value, before=None, after=None):
         """Add HISTORY cards (long text is split at 72 characters).
@@ -1001,13 +1019,14 @@ class Header:
         drop = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
                 "GCOUNT", "GROUPS", "CHECKSUM", "DATASUM"}
         for pos in range(len(self._items) - 1, -1, -1):
-            name = self._keys[pos].upper()
+            name = self._keys[pos]
             if name in drop or (name.startswith("NAXIS") and name[5:].isdigit()):
                 self._delete(pos)
 
     def clear(self):
         """Remove all cards."""
-        self._items, self._keys, self._index = [], [], None
+        self._items, self._keys, self._mixed = [], [], False
+        self._drop_index()
 
     # -- checks and display -------------------------------------------------
 
@@ -1030,7 +1049,7 @@ class Header:
         seen = {}
         for name in self._keys:
             if name not in COMMENTARY:
-                seen[name.upper()] = seen.get(name.upper(), 0) + 1
+                seen[name] = seen.get(name, 0) + 1
         problems += [f"keyword {name!r} appears {count} times"
                      for name, count in seen.items() if count > 1]
         return problems

@@ -3,10 +3,8 @@ the serial result under -j and Dask, worker failures, progress output."""
 
 import collections
 import io
-import multiprocessing
 import os
 import pickle
-import signal
 
 import pytest
 
@@ -15,41 +13,13 @@ from fitsmill.processor import FileProcessor, procmain
 from fitsmill.progress import Progress, choose_mode
 from fitsmill.runners import chunk_size_for
 
+from framework_processors import Crasher, Stateful, Unsendable, WorkerOnlyFailure
 from test_processor import dask_address, mode_args, run  # noqa: F401 -- fixtures
 
 
 @pytest.fixture(autouse=True)
 def clean_config(monkeypatch):
     monkeypatch.setattr(config, "_overrides", {})
-
-
-class Stateful(FileProcessor):
-    """Gathers state of every kind the default merge knows."""
-
-    workerLocalAttributes = FileProcessor.workerLocalAttributes | {"lookup"}
-
-    def _createAuxiliaries(self, dd):
-        self.lookup = {str(i): i * i for i in range(500)}
-        self.names = []
-        self.total = 0
-        self.labels = collections.Counter()
-        self.by_parity = collections.defaultdict(list)
-        self.kinds = set()
-        self.nested = {}
-        self.last = None
-        self._scratch = []
-
-    def process(self, srcName):
-        n = int(os.path.basename(srcName))
-        self.names.append(n)
-        self.total += self.lookup[str(n)]
-        self.labels["even" if n % 2 == 0 else "odd"] += 1
-        self.by_parity[n % 2].append(n)
-        self.kinds.add(n % 5)
-        squares = self.nested.setdefault("squares", {})
-        squares[n % 3] = squares.get(n % 3, 0) + n * n
-        self.last = os.path.basename(srcName)
-        self._scratch.append(n)
 
 
 STATE = ["names", "total", "labels", "by_parity", "kinds", "nested", "last"]
@@ -126,12 +96,6 @@ def test_replaced_list_replaces():
     assert parent.items == [4]
 
 
-class WorkerOnlyFailure(FileProcessor):
-    def _createAuxiliaries(self, dd):
-        if os.environ.get("FITSMILL_TEST_PARENT") != str(os.getpid()):
-            raise RuntimeError("no catalogue here")
-
-
 def test_worker_setup_failure_fails_every_source(numbered, monkeypatch):
     monkeypatch.setenv("FITSMILL_TEST_PARENT", str(os.getpid()))
     proc = run(WorkerOnlyFailure, ["-j", "2"], sources=numbered)
@@ -139,13 +103,6 @@ def test_worker_setup_failure_fails_every_source(numbered, monkeypatch):
     assert {r for _, r, _ in proc.summary.failures} == {
         "worker failed: RuntimeError: processor setup failed in the worker:"
         " RuntimeError: no catalogue here"}
-
-
-class Unsendable(FileProcessor):
-    def process(self, srcName):
-        if srcName.endswith("7"):
-            return lambda: None
-        return os.path.basename(srcName)
 
 
 def test_unpicklable_return_value_fails_that_source(tmp_path):
@@ -171,18 +128,6 @@ def test_class_that_cannot_be_imported_runs_in_pool(tmp_path):
     proc = procmain(Local, argv=["-j", "2", "--no-progress"], exit=False,
                     sources=[str(tmp_path / "f*")])
     assert proc.seen == [f"f{i}" for i in range(6)]
-
-
-class Crasher(FileProcessor):
-    """Kills its worker process on one source, as a segfault would."""
-
-    def _createAuxiliaries(self, dd):
-        self.done = []
-
-    def process(self, srcName):
-        if srcName.endswith("f13") and multiprocessing.parent_process() is not None:
-            os.kill(os.getpid(), signal.SIGKILL)
-        self.done.append(os.path.basename(srcName))
 
 
 @pytest.mark.slow

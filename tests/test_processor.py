@@ -291,6 +291,16 @@ def test_verbose_summary_has_tracebacks(mixed, capfd):
     assert "ValueError: cannot handle bad1.dat" in out
 
 
+def test_unwritable_summary_json_is_an_error(mixed, capfd):
+    directory, _ = mixed
+    target = directory / "no" / "such" / "dir" / "s.json"
+    proc = run(FailingProcessor, ["--summary-json", str(target),
+                                  str(directory / "a.dat")], prog="t")
+    assert proc.summary.failed == 0 and proc.exit_status == 1
+    assert (f"t: error: cannot write --summary-json {target}: No such file or"
+            " directory") in capfd.readouterr().err
+
+
 def test_exit_true_exits_on_failure(mixed):
     directory, _ = mixed
     with pytest.raises(SystemExit) as info:

@@ -486,6 +486,12 @@ def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
             _parse_shard(opts.shard)
         if int(getattr(opts, "nParallel", 1)) < 1:
             raise FitsmillError(f"-j {opts.nParallel}: need at least 1 process")
+        if getattr(opts, "daskAddress", None):
+            try:
+                import dask.distributed  # noqa: F401 -- checked before the run
+            except ImportError:
+                raise FitsmillError("--dask needs dask.distributed"
+                                    " (pip install 'fitsmill[dask]')") from None
         dd = _build_dd(rdId, ddId, sources, properties, opts)
         proc = processorClass(opts, dd)
     except Exception as exc:
@@ -505,7 +511,12 @@ def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
     sys.stdout.write(summary.format(verbose=verbose))
     sys.stdout.flush()
     if getattr(opts, "summaryJson", None):
-        summary.write_json(opts.summaryJson, getattr(proc, "reportDict", None))
+        try:
+            summary.write_json(opts.summaryJson, getattr(proc, "reportDict", None))
+        except OSError as exc:
+            sys.stderr.write(f"{parser.prog}: error: cannot write --summary-json"
+                             f" {opts.summaryJson}: {exc.strerror}\n")
+            proc.exit_status = max(proc.exit_status, 1)
     status = proc.exit_status
     if status and (exit or (exit is None and (summary.bailed or summary.interrupted))):
         sys.exit(status)

@@ -57,6 +57,19 @@ After a run the processor has ``summary`` (a
 :class:`fitsmill.report.RunSummary`), ``exit_status`` (0 nothing failed,
 1 a source failed, 2 interrupted), ``reportDict`` with ``--report`` and
 ``processResults``.
+
+Running
+-------
+``-j N`` starts N spawn-started worker processes, ``--dask`` runs the same
+tasks on a Dask cluster (see :mod:`fitsmill.runners`); the ``if __name__ ==
+"__main__":`` guard around ``procmain`` is needed for both, as for any
+spawn-based multiprocessing.  Results are identical to a serial run.  A
+worker that dies (a crash in compiled code) fails only the source it was
+processing.  :func:`procmain` behaves as DaCHS's: it exits the process on
+``--bail`` (status 1) and Ctrl-C (status 2) and otherwise returns the
+processor, even when sources failed, so a script can still use what was
+gathered; end such a script with ``sys.exit(proc.exit_status)``, or pass
+``exit=True``.  CLI commands use :func:`run_cli`.
 """
 
 import inspect

@@ -58,6 +58,14 @@ def _percentile_cases():
     yield "constant", np.full((80, 80), 7.0, np.float32)
     yield "inf", np.where(r.random((100, 100)) < 0.05, np.inf, r.normal(size=(100, 100)))
     yield "one-finite", np.where(np.arange(50) == 17, 3.0, np.nan).reshape(5, 10)
+    mostly_nan = r.normal(size=(200, 300))
+    mostly_nan[r.random((200, 300)) < 0.95] = np.nan
+    yield "mostly-nan", mostly_nan
+    mixed = r.normal(size=(150, 150)).astype(np.float32)
+    mixed[r.random((150, 150)) < 0.02] = np.inf
+    mixed[r.random((150, 150)) < 0.02] = -np.inf
+    mixed[:, ::7] = np.nan
+    yield "nan-and-infs", mixed
 
 
 @pytest.mark.parametrize("name,image", list(_percentile_cases()))
@@ -94,6 +102,13 @@ def test_select_ranks_matches_sort():
     values = rng(4).standard_cauchy(50001)
     ranks = [0, 1, 250, 251, 25000, 49749, 50000]
     assert limits.select_ranks(values, ranks) == list(np.sort(values)[ranks])
+    # Non-finite values are skipped when their count is given.
+    dirty = values.copy()
+    dirty[::3] = np.nan
+    dirty[1::11] = np.inf
+    clean = dirty[np.isfinite(dirty)]
+    ranks = [0, 5, 100, clean.size // 2, clean.size - 2, clean.size - 1]
+    assert limits.select_ranks(dirty, ranks, clean.size) == list(np.sort(clean)[ranks])
 
 
 def test_minmax_ignores_non_finite():

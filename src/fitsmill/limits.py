@@ -77,43 +77,56 @@ def minmax_limits(image, finite=None):
     return float(values.min()), float(values.max())
 
 
-def select_ranks(values, ranks):
+def select_ranks(values, ranks, finite_count=None):
     """The values that would sit at the given positions after sorting.
 
     Equivalent to ``np.sort(values)[ranks]`` but linear in time and cheap
     for ranks near either end (the percentile limits): a fixed sample
     brackets the ranks, one pass picks the values in the low and high
     brackets, only those few are sorted, and counts verify the brackets.
-    A failed bracket (data that defeat the sample) falls back
-    to a full partition, so the result is always exact.
+    A failed bracket (data that defeat the sample) falls back to a full
+    partition, so the result is always exact.
 
     Parameters
     ----------
     values : numpy.ndarray
-        1-D array without NaN; it is not modified.
+        1-D array; it is not modified.
     ranks : sequence of int
-        0-based positions in sorted order, each in ``[0, values.size)``.
+        0-based positions in sorted order, each in ``[0, n)``.
+    finite_count : int, optional
+        None when every value is finite.  Otherwise the number ``n`` of
+        finite values: non-finite ones (NaN, +-inf) are then ignored, which
+        spares the caller a copy of the finite values.
 
     Returns
     -------
     list
         One value per rank, as NumPy scalars of the values' dtype.
     """
-    n = values.size
+    clean = finite_count is None
+    n = values.size if clean else finite_count
+
+    def finite_only(a):
+        return a if clean else a[np.isfinite(a)]
+
     if n <= _SMALL:
-        ordered = np.sort(values)
+        ordered = np.sort(finite_only(values))
         return [ordered[r] for r in ranks]
     half = n // 2
     low = max((r for r in ranks if r < half), default=None)
     high = min((r for r in ranks if r >= half), default=None)
-    sample = np.sort(values[_sample_index(n)])
+    sample = finite_only(values[_sample_index(values.size)])
+    sample.sort()
     m = sample.size
+    if m == 0:
+        return _partition_ranks(finite_only(values), ranks)
     low_bound = -math.inf if low is None else sample[_sample_pos(low, m, n, +1)]
     high_bound = math.inf if high is None else sample[_sample_pos(high, m, n, -1)]
     if low_bound >= high_bound:
-        return [np.partition(values, r)[r] for r in ranks]
-    # The n_low smallest and n_high largest values, sorted.
-    cand = values[(values <= low_bound) | (values >= high_bound)]
+        return _partition_ranks(finite_only(values), ranks)
+    # The n_low smallest and the largest finite values, sorted (NaN fails
+    # both comparisons; infinities are dropped by finite_only).
+    cand = finite_only(values[(values <= low_bound) | (values >= high_bound)])
     cand.sort()
     n_low = int(np.searchsorted(cand, low_bound, side="right"))
     first_high = n - (cand.size - n_low)
@@ -124,8 +137,12 @@ def select_ranks(values, ranks):
         elif r >= first_high:
             out.append(cand[r - (n - cand.size)])
         else:
-            out.append(np.partition(values, r)[r])
+            out.extend(_partition_ranks(finite_only(values), [r]))
     return out
+
+
+def _partition_ranks(values, ranks):
+    return [np.partition(values, r)[r] for r in ranks]
 
 
 @functools.lru_cache(maxsize=64)
@@ -162,7 +179,7 @@ def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
         Any real array.
     lower, upper : float
         Percentiles in ``[0, 100]`` with ``lower <= upper``.
-    finite : numpy.ndarray of bool, optional
+    finite : numpy.ndarray of bool or True, optional
         See :func:`finite_values`.
 
     Returns
@@ -173,13 +190,19 @@ def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
     if not 0.0 <= lower <= upper <= 100.0:
         raise ValueError(
             f"percentiles must satisfy 0 <= lower <= upper <= 100, got {lower}, {upper}")
-    values = finite_values(image, finite)
-    n = values.size
+    arr = np.asarray(image)
+    if finite is None:
+        finite = np.isfinite(arr)
+        if finite.all():
+            finite = True
+    values = arr.ravel()
+    count = None if finite is True else int(np.count_nonzero(finite))
+    n = values.size if count is None else count
     if n == 0:
         return math.nan, math.nan
     pos_lo, pos_hi = (lower / 100.0) * (n - 1), (upper / 100.0) * (n - 1)
     lo, hi = int(pos_lo), int(pos_hi)
-    v = select_ranks(values, (lo, min(lo + 1, n - 1), hi, min(hi + 1, n - 1)))
+    v = select_ranks(values, (lo, min(lo + 1, n - 1), hi, min(hi + 1, n - 1)), count)
     return (_lerp(float(v[0]), float(v[1]), pos_lo - lo),
             _lerp(float(v[2]), float(v[3]), pos_hi - hi))
 

@@ -561,6 +561,8 @@ def test_style_from_options_strings():
         "zscale", 0.3, True, "asinh", 90)
     style = PreviewStyle.from_options("percentiles=1:99, format=png, png-bits=16")
     assert style.percentiles == (1.0, 99.0) and style.png_bits == 16
+    style = PreviewStyle.from_options("vmin=-1, vmax=4.5")
+    assert (style.limits, style.vmin, style.vmax) == ("manual", -1.0, 4.5)
     with pytest.raises(ValueError, match="unknown"):
         PreviewStyle.from_options({"colour": "red"})
     with pytest.raises(ValueError, match="quality"):

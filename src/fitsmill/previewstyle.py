@@ -176,7 +176,8 @@ class PreviewStyle:
             Field name -> string (or already typed) value; or one string
             ``"name=value,name=value"`` (e.g. ``"stretch=asinh,a=0.05"``;
             ``percentiles`` takes ``LOW:HIGH`` there).  Booleans accept
-            ``1/0, true/false, yes/no, on/off``.
+            ``1/0, true/false, yes/no, on/off``.  ``vmin``/``vmax``
+            without ``limits`` imply ``limits="manual"``.
         base : PreviewStyle, optional
             Values not given are taken from here (default: the defaults).
 
@@ -193,6 +194,8 @@ class PreviewStyle:
             if key not in types:
                 raise ValueError(f"unknown preview style option {name!r}")
             typed[key] = _convert(key, value)
+        if ("vmin" in typed or "vmax" in typed) and "limits" not in typed:
+            typed["limits"] = "manual"
         return (base or cls()).replace(**typed)
 
 
@@ -345,7 +348,5 @@ def style_from_args(args, base=None):
     """
     given = {k[len("style_"):]: v for k, v in vars(args).items()
              if k.startswith("style_") and v is not None}
-    if ("vmin" in given or "vmax" in given) and "limits" not in given:
-        given["limits"] = "manual"
     return PreviewStyle.from_options(given, base=base)
 

@@ -160,6 +160,12 @@ def test_progress_modes():
     assert lines[1].startswith("2/4 sources done, 1 failed, ") and "ETA" in lines[1]
     assert lines[-1].startswith("2/4 sources done, 1 failed, ")
 
+    short = io.StringIO()
+    progress = Progress(4, "plain", short, interval=3600.0)
+    progress.update(4)
+    progress.close()
+    assert short.getvalue() == "", "a run shorter than the interval is silent"
+
     quiet = io.StringIO()
     progress = Progress(4, "off", quiet)
     progress.update(4)

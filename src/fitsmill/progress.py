@@ -1,9 +1,9 @@
 """Live progress of a processor run.
 
 On a terminal a tqdm bar shows done/total, rate, ETA and failures; when
-the output is not a terminal (logs, batch jobs) a plain line is written at
-most every ``interval`` seconds and once at the end; with ``--no-progress``
-nothing is written.  Progress goes to stderr, so a processor's own output
+the output is not a terminal (logs, batch jobs) a plain line is written
+every ``interval`` seconds and, if any was, once more at the end (a short
+run writes nothing); with ``--no-progress`` nothing is written.  Progress goes to stderr, so a processor's own output
 on stdout stays clean.
 """
 
@@ -64,6 +64,7 @@ class Progress:
         self.failed = 0
         self._start = time.monotonic()
         self._next_line = self._start + interval
+        self._lines_written = 0
         self._bar = None
         if mode == "bar":
             from tqdm import tqdm
@@ -95,6 +96,7 @@ class Progress:
         return text
 
     def _write_line(self):
+        self._lines_written += 1
         self.stream.write(self.line() + "\n")
         self.stream.flush()
         self._next_line = time.monotonic() + self.interval
@@ -104,5 +106,6 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self.mode == "plain":
+        elif self.mode == "plain" and self._lines_written:
+            # a run shorter than one interval stays silent (clean stderr)
             self._write_line()

@@ -103,6 +103,8 @@ void fm_card_keyword(const char *card, fm_card_key *out)
         out->kind = FM_CARD_HIERARCH;
         set_key_span(card, 9, e, out);
         out->val_start = e + 1;
+        /* any printable character but '=' may appear: only case matters */
+        out->flags |= key_flags(card, out->key_start, out->key_len) & FM_KF_LOWER;
         return;
     }
     int vi = find_value_indicator(card);

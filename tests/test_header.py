@@ -337,6 +337,37 @@ def test_hierarch_and_continue_cards():
     assert h.cards[0].image.startswith("HIERARCH ESO INS FILT1 NAME = 'B")
 
 
+def test_keyword_case_follows_astropy_and_lookups_ignore_it():
+    raw = "".join(f"{c:80}" for c in [
+        "date-obs= '2001-02-03'", "HIERARCH Eso Det = 5", "history lower", "free    text here",
+        "END"])
+    h, ah = Header.fromstring(raw), fits.Header.fromstring(raw)
+    assert h.keys() == [c.keyword for c in ah.cards] == ["DATE-OBS", "Eso Det", "HISTORY", "free"]
+    assert list(h) == h.keys() and h.items()[1] == ("Eso Det", 5)
+    assert h["Date-Obs"] == "2001-02-03" and h["ESO DET"] == h["hierarch eso det"] == 5
+    assert h["HISTORY"] == ["lower"] and "FREE" in h
+    h["eso det"] = 6
+    assert h.cards[1].image.startswith("HIERARCH Eso Det = 6")
+    h.append(("HIERARCH low case", 1))
+    assert h.keys()[-1] == "low case" and h["LOW CASE"] == 1
+
+
+def test_many_lookups_and_edits_agree_with_a_list_model():
+    h = Header([(f"K{i % 7}", i) for i in range(40)] + [("COMMENT", "c")])
+    for step in range(60):  # interleave lookups (index built and dropped) and edits
+        key = f"K{step % 9}"
+        expected = next((v for k, v in h.items() if k == key), None)
+        assert h.get(key) == expected and (key in h) == (expected is not None)
+        if step % 5 == 0:
+            h.insert(step % len(h), (f"N{step}", step))
+        if step % 11 == 0:
+            del h[f"K{step % 7}"]
+    for key in set(h.keys()):
+        values = [v for k, v in h.items() if k == key]
+        assert h.count(key) == len(values)
+        assert [h[(key, n)] for n in range(len(values))] == values
+
+
 def test_card_api():
     card = Card("EXPTIME", 1.5, "seconds")
     assert (card.keyword, card.value, card.comment) == ("EXPTIME", 1.5, "seconds")

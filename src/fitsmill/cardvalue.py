@@ -392,7 +392,7 @@ def card_problems(image):
         name = key or "blank keyword"
         if kflags & _KF_BADCHAR:
             problems.append(f"keyword {name!r} has characters outside A-Z 0-9 - _")
-        if kflags & _KF_LOWER:
+        if kflags & _KF_LOWER and kind != _HIERARCH:
             problems.append(f"keyword {name!r} is not upper case")
         if kflags & _KF_EQPOS:
             problems.append(f"keyword {name!r}: value indicator not in column 9")

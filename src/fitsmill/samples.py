@@ -414,7 +414,10 @@ def colour_bands(shape=(256, 256), seed=0):
         colour = rng.dirichlet((2, 2, 2))
         for band, weight in zip(bands, colour):
             band += 3.0 * weight * psf
-    return tuple((band + rng.normal(0.5, 0.3, shape)).astype(np.float32) for band in bands)
+    # Scaled so astropy's default Lupton mapping (stretch 5, Q 8) shows the
+    # nebula unsaturated and the bright stars white.
+    return tuple((0.2 * (band + rng.normal(0.5, 0.3, shape))).astype(np.float32)
+                 for band in bands)
 
 
 def spectrum(n=2000, seed=0, start=3800.0, step=2.0):

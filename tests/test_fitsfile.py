@@ -719,3 +719,32 @@ def test_scan_of_gzip_and_memory_streams(tmp_path):
                     for i in fitsfile.iter_hdus(stream)] == expected
     with gzip.open(io.BytesIO(gzip.compress(raw))) as stream:
         assert fitsfile.read_header(stream)["NAXIS1"] == 30
+
+
+def test_reformatted_layout_card_with_same_value_is_accepted(tmp_path):
+    path = make_image(tmp_path / "a.fits")
+    raw = bytearray(fitsfile.find_hdu(path).header_bytes)
+    pos = raw.index(b"NAXIS1  =")
+    raw[pos:pos + 80] = b"NAXIS1  = 30 / the same width, free format".ljust(80)
+    header = Header.fromstring(bytes(raw))
+    header["OBJECT"] = "x"
+    before = data_digests(path)
+    assert fitsfile.write_header(path, header) == "in place"
+    assert data_digests(path) == before
+    assert fitsfile.find_hdu(path).header_bytes[pos:pos + 12] == b"NAXIS1  = 30"
+
+
+@pytest.mark.parametrize("path", ASTROPY_DATA[::3], ids=os.path.basename)
+def test_fast_layout_agrees_with_data_size(path):
+    from fitsmill._cards import find_end
+    from fitsmill.layout import data_size, fast_layout
+    try:
+        infos = list(fitsfile.iter_hdus(path))
+    except FitsFormatError:
+        pytest.skip("not a file fitsmill can scan")
+    for info in infos:
+        raw = info.header_bytes
+        end = len(raw) - 2880 + find_end(raw[-2880:]) * 80
+        signature, size = fast_layout(raw, end)
+        if size is not None:
+            assert size == data_size(info.header)

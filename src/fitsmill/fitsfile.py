@@ -19,6 +19,7 @@ import threading
 from fitsmill._cards import find_end
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
+from fitsmill.layout import check_layout, data_size, fast_layout
 
 __all__ = [
     "BLOCK_SIZE", "CARD_SIZE", "HDUInfo", "iter_hdus", "find_hdu",
@@ -216,55 +217,6 @@ def _parse(header_bytes, path, offset):
     return Header.fromstring(header_bytes, path=path, offset=offset)
 
 
-def _int_card(header, key, default, path, offset):
-    value = header.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        if value is default:
-            return default
-        raise FitsFormatError(f"{key} = {value!r} is not a non-negative integer",
-                              path=path, offset=offset)
-    return value
-
-
-def data_size(header, path=None, offset=None):
-    """Size in bytes of the data an HDU header describes, without padding.
-
-    Follows the FITS 4.0 rule ``|BITPIX| * GCOUNT * (PCOUNT + NAXIS1 * ...
-    * NAXISn) / 8``; random-groups primaries (``GROUPS = T``, ``NAXIS1 = 0``)
-    leave NAXIS1 out of the product.
-
-    Parameters
-    ----------
-    header : fitsmill.header.Header
-    path, offset : optional
-        For error messages: the file and the header's byte offset.
-    """
-    bitpix = header.get("BITPIX")
-    if bitpix not in (8, 16, 32, 64, -32, -64) or isinstance(bitpix, bool):
-        raise FitsFormatError(f"invalid BITPIX {bitpix!r}", path=path, offset=offset)
-    naxis = _int_card(header, "NAXIS", None, path, offset)
-    if naxis is None or naxis > 999:
-        raise FitsFormatError(f"invalid NAXIS {header.get('NAXIS')!r}",
-                              path=path, offset=offset)
-    if naxis == 0:
-        return 0
-    axes = [_int_card(header, f"NAXIS{i}", None, path, offset)
-            for i in range(1, naxis + 1)]
-    if None in axes:
-        raise FitsFormatError(f"NAXIS{axes.index(None) + 1} missing",
-                              path=path, offset=offset)
-    groups = "XTENSION" not in header and header.get("GROUPS") is True
-    if groups and axes[0] == 0:
-        axes = axes[1:]
-    is_ext = "XTENSION" in header
-    pcount = _int_card(header, "PCOUNT", 0, path, offset) if (is_ext or groups) else 0
-    gcount = _int_card(header, "GCOUNT", 1, path, offset) if (is_ext or groups) else 1
-    product = 1
-    for n in axes:
-        product *= n
-    return abs(bitpix) // 8 * gcount * (pcount + product)
-
-
 def _scan(stream, path, file_size):
     """Yield HDUInfo for every HDU of an open, seekable binary file."""
     offset = 0
@@ -301,8 +253,7 @@ def _hdu_info(index, raw, offset, path, file_size):
     """HDUInfo of the header bytes ``raw`` found at ``offset``, checked
     against the file size."""
     header = _parse(raw, path, offset)
-    layout = _layout_images(raw)
-    size = _fixed_data_size(layout)
+    layout, size = fast_layout(raw, _end_card_at(raw[-BLOCK_SIZE:]) + len(raw) - BLOCK_SIZE)
     if size is None:
         size = data_size(header, path, offset)
     info = HDUInfo(index, header, raw, offset, size, layout)
@@ -436,138 +387,6 @@ def readPrimaryHeaderQuick(f, maxHeaderBlocks=40):
 
 _GROW_POLICIES = ("rewrite", "forbid")
 _CHECKSUM_POLICIES = ("auto", "recompute", True, False)
-_TABLE_LAYOUT = ("TFIELDS", "THEAP")
-_TABLE_LAYOUT_PREFIXES = ("TFORM", "TBCOL")
-# The compressed image's own checksums describe the uncompressed HDU; they
-# are not part of the stored layout.
-_Z_NOT_LAYOUT = ("ZHECKSUM", "ZDATASUM")
-
-
-def _same_value(a, b):
-    if isinstance(a, str) and isinstance(b, str):
-        return a.rstrip() == b.rstrip()
-    return type(a) is type(b) and a == b
-
-
-def _layout_keys(old, new):
-    """Keywords whose values fix how the data bytes are laid out."""
-    keys = ["SIMPLE", "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "GROUPS"]
-    naxis = max((h.get("NAXIS") for h in (old, new)
-                 if isinstance(h.get("NAXIS"), int)), default=0)
-    keys += [f"NAXIS{i}" for i in range(1, min(naxis, 999) + 1)]
-    if "XTENSION" in old:
-        keys += _TABLE_LAYOUT
-        keys += [k for h in (old, new) for k in h.keys()
-                 if k.startswith(_TABLE_LAYOUT_PREFIXES) and k[5:].isdigit()]
-        if old.get("ZIMAGE") is True or new.get("ZIMAGE") is True:
-            keys += [k for h in (old, new) for k in h.keys()
-                     if k.startswith("Z") and k not in _Z_NOT_LAYOUT]
-    return dict.fromkeys(keys)
-
-
-_LAYOUT_KEYS = frozenset((b"SIMPLE  ", b"XTENSION", b"BITPIX  ", b"NAXIS   ",
-                          b"PCOUNT  ", b"GCOUNT  ", b"GROUPS  ", b"TFIELDS ",
-                          b"THEAP   "))
-_LAYOUT_PREFIXES = (b"NAXIS", b"TFORM", b"TBCOL", b"Z")
-_LAYOUT_INITIALS = frozenset(k[0] for k in _LAYOUT_KEYS | set(_LAYOUT_PREFIXES))
-
-
-def _layout_images(raw, end=None):
-    """The cards of header bytes (before END, or before ``end``) whose
-    keywords can fix the data layout: keyword field (8 bytes) -> card image.
-    Z keywords are included (they matter in compressed-image tables only)."""
-    if end is None:
-        end = _end_card_at(raw[-BLOCK_SIZE:]) + len(raw) - BLOCK_SIZE
-    images = {}
-    # The first byte of every card, sliced in C, filters out most cards
-    # before any per-card work; this runs for every header written.
-    for n, initial in enumerate(raw[0:end:CARD_SIZE]):
-        if initial in _LAYOUT_INITIALS:
-            pos = n * CARD_SIZE
-            key = raw[pos:pos + 8]
-            if key in _LAYOUT_KEYS or key.startswith(_LAYOUT_PREFIXES):
-                images[key] = raw[pos:pos + CARD_SIZE]
-    return images
-
-
-def _fixed_int(images, key):
-    # The standard requires mandatory keywords in fixed format: an integer
-    # right-justified in columns 11-30, so this needs no general parser.
-    image = images[key]
-    text = image[10:30].strip()
-    if image[8:10] != b"= " or not text.lstrip(b"+-").isdigit():
-        raise ValueError(key)
-    return int(text)
-
-
-def _fixed_data_size(images):
-    """data_size from fixed-format layout cards, or None for anything
-    unusual (random groups, free format, bad values): then the general
-    data_size reads the parsed header, and reports problems."""
-    try:
-        bitpix = _fixed_int(images, b"BITPIX  ")
-        naxis = _fixed_int(images, b"NAXIS   ")
-        if bitpix not in (8, 16, 32, 64, -32, -64) or not 0 <= naxis <= 999 or \
-                b"GROUPS  " in images:
-            return None
-        product = 1
-        for i in range(1, naxis + 1):
-            n = _fixed_int(images, b"NAXIS%-3d" % i)
-            if n < 0:
-                return None
-            product *= n
-        if naxis == 0:
-            return 0
-        if b"XTENSION" in images:
-            pcount = _fixed_int(images, b"PCOUNT  ")
-            gcount = _fixed_int(images, b"GCOUNT  ")
-            if pcount < 0 or gcount < 0:
-                return None
-            return abs(bitpix) // 8 * gcount * (pcount + product)
-        return abs(bitpix) // 8 * product
-    except (KeyError, ValueError):
-        return None
-
-
-def _layout_unchanged(info, new_cards):
-    """Cheap test that no layout card changed: the first card and the layout
-    cards of both headers are byte for byte the same (true for any edit that
-    leaves them alone, since untouched cards keep their images).  False
-    means "look closer", not "changed"."""
-    if new_cards[:9] != info.header_bytes[:9]:
-        return False
-    old = info._layout
-    new = _layout_images(new_cards, len(new_cards))
-    if old == new:
-        return True
-    if b"ZIMAGE  " not in old and b"ZIMAGE  " not in new:
-        # Z keywords only matter in compressed-image tables.
-        z = {k for k in old.keys() | new.keys() if k.startswith(b"Z")}
-        return {k: v for k, v in old.items() if k not in z} == \
-            {k: v for k, v in new.items() if k not in z}
-    return False
-
-
-def _check_layout(old, new, path, offset):
-    missing = object()
-    changes = []
-    for key in _layout_keys(old, new):
-        a, b = old.get(key, missing), new.get(key, missing)
-        if a is missing and b is missing:
-            continue
-        if a is missing or b is missing or not _same_value(a, b):
-            show = lambda v: "(absent)" if v is missing else repr(v)  # noqa: E731
-            changes.append(f"{key} {show(a)} -> {show(b)}")
-    if changes:
-        raise FitsmillError(
-            f"{path}: the new header would change the data layout of the HDU at "
-            f"byte {offset} ({'; '.join(changes[:4])}"
-            f"{'; ...' if len(changes) > 4 else ''}); pass force=True to write it anyway")
-    first = next(iter(new.keys()), None)
-    want = "XTENSION" if "XTENSION" in old else "SIMPLE"
-    if first != want:
-        raise FitsmillError(f"{path}: the new header must start with {want}, "
-                            f"not {first!r}")
 
 
 def _card_bytes(header):
@@ -613,8 +432,10 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     from fitsmill import checksum as ck
     old = info.header
     cards = _card_bytes(new)
-    if not force and not _layout_unchanged(info, cards):
-        _check_layout(old, new, path, info.header_offset)
+    # Equal layout signatures settle it cheaply; otherwise compare values.
+    if not force and (info._layout is None or
+                      fast_layout(cards, len(cards))[0] != info._layout):
+        check_layout(old, new, path, info.header_offset)
     if checksum == "auto":
         checksum = "CHECKSUM" in new or "DATASUM" in new
     datasum = None

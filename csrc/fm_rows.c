@@ -150,6 +150,13 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 /* Float pixels: the NaN test and the zeroing of NaN are done on the bit
  * pattern, because a floating-point select is not if-converted under the
  * default -ftrapping-math and the loop would stay scalar. */
+/* One float pixel from p: its bits with NaN zeroed into V, validity into OK. */
+#define FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p, V, OK)                 \
+    U OK##bits = LDU(p);                                                      \
+    U OK = (U)((OK##bits & ABSMASK) <= EXPBITS);                              \
+    union { U bits; F value; } V;                                             \
+    V.bits = OK##bits & ((U)0 - OK)
+
 #define FM_ADD_FLOAT(NAME, U, F, LDU, ABSMASK, EXPBITS)                        \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
@@ -157,16 +164,29 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
     {                                                                         \
         double *restrict acc = (double *)accv;                                \
         uint32_t *restrict n = cnt;                                           \
+        long long r = 0;                                                      \
         (void)blank;                                                          \
-        for (long long r = 0; r < nrows; r++) {                               \
+        for (; r + 4 <= nrows; r += 4) {                                      \
+            const unsigned char *restrict p0 = raw + (size_t)r * stride;      \
+            const unsigned char *restrict p1 = p0 + stride;                   \
+            const unsigned char *restrict p2 = p1 + stride;                   \
+            const unsigned char *restrict p3 = p2 + stride;                   \
+            for (long long x = 0; x < width; x++) {                           \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sizeof(U), a, ok0); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p1 + x * sizeof(U), b, ok1); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p2 + x * sizeof(U), c, ok2); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p3 + x * sizeof(U), d, ok3); \
+                acc[x] += ((double)a.value + (double)b.value)                 \
+                        + ((double)c.value + (double)d.value);                \
+                n[x] += (uint32_t)(ok0 + ok1 + ok2 + ok3);                    \
+            }                                                                 \
+        }                                                                     \
+        for (; r < nrows; r++) {                                              \
             const unsigned char *restrict p0 = raw + (size_t)r * stride;      \
             for (long long x = 0; x < width; x++) {                           \
-                U u = LDU(p0 + x * sizeof(U));                                \
-                U valid = (U)((u & ABSMASK) <= EXPBITS);                      \
-                union { U bits; F value; } pix;                               \
-                pix.bits = u & ((U)0 - valid);                                \
-                acc[x] += (double)pix.value;                                  \
-                n[x] += (uint32_t)valid;                                      \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sizeof(U), a, ok0); \
+                acc[x] += (double)a.value;                                    \
+                n[x] += (uint32_t)ok0;                                        \
             }                                                                 \
         }                                                                     \
     }

@@ -40,8 +40,9 @@ Source extraction: by default solve-field's own (image2xy); with
 ``sex_control=""`` solve-field runs SExtractor; with a non-empty
 ``sex_control`` fitsmill runs SExtractor itself (:mod:`fitsmill.sextractor`)
 and solves from the catalogue.  ``skip_brightest``, ``max_objects`` or an
-``object_filter`` also make fitsmill build the x,y list itself (with
-image2xy unless SExtractor runs), so they work in every mode.
+``object_filter`` also make fitsmill build the x,y list itself (SExtractor
+with fitsmill's defaults when ``sex_control=""``, else image2xy), so they
+work in every mode.
 
 Header hints: pixel scale from PLTSCALE (arcsec/mm) with PIXSIZE1 (um) or
 SCANRES1 (dpi), else from an existing CDELT1 or CD matrix; position from
@@ -428,11 +429,11 @@ def _trim_xylist(path, flux_column, skip, keep):
 def _extract(box, params, sex_control, object_filter, ext, shape, verbose):
     """Build ``img.axy`` ourselves when asked to; return the column names
     (x, y, sort) or None when solve-field should extract."""
-    own_sex = bool(sex_control)
-    if not (own_sex or object_filter is not None or params["skip_brightest"]
+    if not (sex_control or object_filter is not None or params["skip_brightest"]
             or params["max_objects"] is not None):
         return None
-    if own_sex:
+    if sex_control is not None:
+        # "" asked for SExtractor too: run it with fitsmill's defaults
         sextractor.run_sextractor(box, sex_control, shape,
                                   image=f"img.fits[{ext}]" if ext else "img.fits",
                                   timeout=params.wall_limit)
@@ -615,7 +616,8 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         if columns is None:
             extraction = "solve-field SExtractor" if sex_control == "" else "solve-field image2xy"
         else:
-            extraction = "fitsmill SExtractor" if sex_control else "fitsmill image2xy"
+            extraction = ("fitsmill image2xy" if sex_control is None
+                          else "fitsmill SExtractor")
         tweak = bool(params["tweak"])
         fallback = False
         while True:

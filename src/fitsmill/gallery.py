@@ -36,6 +36,8 @@ class GalleryItem:
     ----------
     path : str
         The preview file.
+    rel : str
+        Its path relative to the preview directory, ``/``-separated.
     accref : str
         The accref it belongs to (the file name when it cannot be decoded).
     facts : dict
@@ -43,12 +45,12 @@ class GalleryItem:
     """
 
     path: str
+    rel: str
     accref: str
     facts: dict = dataclasses.field(default_factory=dict)
 
 
-def _auto_accref(path, preview_dir):
-    rel = os.path.relpath(path, preview_dir).replace(os.sep, "/")
+def _auto_accref(rel):
     if "/" not in rel:
         accref = accref_from_flat_name(rel)
         if accref is not None:
@@ -81,16 +83,20 @@ def collect_previews(preview_dir, naming="auto"):
         raise FileNotFoundError(f"{preview_dir}: no such preview directory")
     policy = None if naming == "auto" else NamingPolicy(naming)
     items = []
+    top = len(preview_dir.rstrip(os.sep)) + 1
     for root, dirs, files in os.walk(preview_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # String slicing, not os.path.relpath: this loop may see 10^6 files.
+        prefix = root[top:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
         for name in files:
             if name.startswith("."):
                 continue
-            path = os.path.join(root, name)
-            accref = _auto_accref(path, preview_dir) if policy is None \
-                else policy.accref_for(path, preview_dir)
+            rel = prefix + name
+            accref = _auto_accref(rel) if policy is None \
+                else policy.accref_from_relative(rel)
             if accref is not None:
-                items.append(GalleryItem(path, accref))
+                items.append(GalleryItem(os.path.join(root, name), rel, accref))
     items.sort(key=lambda item: item.accref)
     return items
 
@@ -182,8 +188,8 @@ def _nav(output, page, pages):
             f"{link(page + 1, 'next &rsaquo;')}{link(pages, 'last &raquo;')}</nav>")
 
 
-def _figure(item, out_dir):
-    src = urllib.parse.quote(os.path.relpath(item.path, out_dir).replace(os.sep, "/"))
+def _figure(item, base):
+    src = urllib.parse.quote(base + item.rel)
     label = html.escape(item.accref)
     facts = " &middot; ".join(html.escape(item.facts[k])
                               for k in ("object", "date_obs", "size") if k in item.facts)
@@ -193,9 +199,9 @@ def _figure(item, out_dir):
             f"</a><figcaption>{label}{facts_html}</figcaption></figure>")
 
 
-def _page(title, output, page, pages, items, total, out_dir):
+def _page(title, output, page, pages, items, total, base):
     nav = _nav(output, page, pages)
-    figures = "\n".join(_figure(item, out_dir) for item in items)
+    figures = "\n".join(_figure(item, base) for item in items)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)} ({page}/{pages})</title>"
             f"<meta name=\"viewport\" content=\"width=device-width\">"
@@ -241,12 +247,14 @@ def write_gallery(preview_dir, output, *, naming="auto", inputs_dir=None,
         for item in items:
             item.facts = describe_source(os.path.join(inputs_dir, item.accref))
     title = title or os.path.basename(os.path.abspath(preview_dir)) or "previews"
+    base = os.path.relpath(os.path.abspath(preview_dir), out_dir).replace(os.sep, "/")
+    base = "" if base == "." else base + "/"
     pages = max(1, -(-len(items) // page_size))
     written = []
     for page in range(1, pages + 1):
         chunk = items[(page - 1) * page_size:page * page_size]
         path = os.path.join(out_dir, page_name(output, page))
-        text = _page(title, output, page, pages, chunk, len(items), out_dir)
+        text = _page(title, output, page, pages, chunk, len(items), base)
         atomic_write(path, text.encode("utf-8"), fsync=False)
         written.append(path)
     return written

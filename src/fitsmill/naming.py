@@ -182,7 +182,12 @@ class NamingPolicy:
             None when ``path`` is not a preview of this policy (a stray
             file, a temporary file, a wrong extension).
         """
-        rel = os.path.relpath(path, preview_dir).replace(os.sep, "/")
+        return self.accref_from_relative(
+            os.path.relpath(path, preview_dir).replace(os.sep, "/"))
+
+    def accref_from_relative(self, rel):
+        """Like :meth:`accref_for`, given the path relative to the preview
+        directory (``/`` separators)."""
         if self.kind == "standard":
             return None if "/" in rel else accref_from_flat_name(rel)
         if not rel.endswith(self.ext) or rel.startswith("../"):

@@ -585,6 +585,17 @@ def test_argparse_helpers():
     assert imaging.style_from_args(parser.parse_args(["--stretch", "log"]), base).quality == 60
     with pytest.raises(ValueError, match="vmin and vmax"):
         imaging.style_from_args(parser.parse_args(["--vmin", "3"]))
+    dachs = imaging.style_from_args(parser.parse_args(["--look", "dachs", "--format", "png"]))
+    assert (dachs.limits, dachs.stretch, dachs.gamma, dachs.format) == (
+        "minmax", "power", 0.25, "png")
+
+
+def test_dachs_look_is_jpegFromNumpyArray_up_to_rounding():
+    from fitsmill.previewstyle import LOOKS
+    image = sky((40, 50))
+    got = pixels_of(render(image, LOOKS["dachs"], format="png")).astype(int)
+    truncated = np.flipud(dachs_normalize(image, 0.25)).astype(int)
+    assert ((got - truncated) >= 0).all() and ((got - truncated) <= 1).all()
 
 
 def test_render_from_threads_equals_serial():

@@ -26,10 +26,10 @@ import numpy as np
 from PIL import Image
 
 from fitsmill.limits import minmax_limits, percentile_limits, zscale_limits
-from fitsmill.previewstyle import PreviewStyle, add_style_arguments, style_from_args
+from fitsmill.previewstyle import LOOKS, PreviewStyle, add_style_arguments, style_from_args
 
 __all__ = [
-    "PreviewStyle", "add_style_arguments", "style_from_args",
+    "PreviewStyle", "LOOKS", "add_style_arguments", "style_from_args",
     "compute_limits", "normalize", "apply_stretch", "to_uint8", "to_uint16",
     "encode", "render", "render_rgb",
     "jpegFromNumpyArray", "colorJpegFromNumpyArrays", "scaleNumpyArray",

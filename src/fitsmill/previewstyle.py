@@ -12,7 +12,7 @@ import math
 import numbers
 
 __all__ = [
-    "PreviewStyle", "LIMITS", "STRETCHES", "FORMATS",
+    "PreviewStyle", "LIMITS", "STRETCHES", "FORMATS", "LOOKS",
     "add_style_arguments", "style_from_args",
 ]
 
@@ -269,10 +269,22 @@ def _split_option_string(text):
     return options
 
 
+#: named starting points for a style (``--look``): ``"default"``;
+#: ``"dachs"``, DaCHS's preview look (min/max limits, power 0.25, JPEG
+#: quality 75; rounded to 8 bits where DaCHS truncates); ``"ds9"``, the
+#: zscale quick look of DS9 and IRAF.
+LOOKS = {
+    "default": PreviewStyle(),
+    "dachs": PreviewStyle(limits="minmax", stretch="power", gamma=0.25, quality=75),
+    "ds9": PreviewStyle(limits="zscale"),
+}
+
+
 def add_style_arguments(parser, group_title="preview look"):
     """Add the preview-look options to an argparse parser.
 
-    The options are ``--limits``, ``--percentiles LOW,HIGH``, ``--vmin``,
+    The options are ``--look`` (a name from :data:`LOOKS`), ``--limits``,
+    ``--percentiles LOW,HIGH``, ``--vmin``,
     ``--vmax`` (either implies ``--limits manual``), ``--zscale-contrast``,
     ``--zscale-samples``, ``--stretch``, ``--gamma``, ``--softening`` (the
     ``a`` of log/asinh), ``--invert``, ``--nan-grey``,
@@ -294,6 +306,8 @@ def add_style_arguments(parser, group_title="preview look"):
     g = parser.add_argument_group(group_title)
     d = PreviewStyle()
     add = g.add_argument
+    add("--look", dest="style_look", choices=sorted(LOOKS), default=None,
+        help="start from a named look; the options below change it (default: default)")
     add("--limits", dest="style_limits", choices=LIMITS, default=None,
         help=f"how black and white levels are found (default {d.limits})")
     add("--percentiles", dest="style_percentiles", metavar="LOW,HIGH", default=None,
@@ -335,7 +349,8 @@ def style_from_args(args, base=None):
     args : argparse.Namespace
         From a parser prepared with :func:`add_style_arguments`.
     base : PreviewStyle, optional
-        Values for options not given on the command line.
+        Values for options not given on the command line (``--look``
+        replaces it).
 
     Returns
     -------
@@ -348,5 +363,8 @@ def style_from_args(args, base=None):
     """
     given = {k[len("style_"):]: v for k, v in vars(args).items()
              if k.startswith("style_") and v is not None}
+    look = given.pop("look", None)
+    if look is not None:
+        base = LOOKS[look]
     return PreviewStyle.from_options(given, base=base)
 

@@ -312,17 +312,17 @@ def add_style_arguments(parser, group_title="preview look"):
         help=f"how black and white levels are found (default {d.limits})")
     add("--percentiles", dest="style_percentiles", metavar="LOW,HIGH", default=None,
         help="percentiles for --limits percentile (default %g,%g)" % d.percentiles)
-    add("--vmin", dest="style_vmin", type=float, default=None,
+    add("--vmin", dest="style_vmin", type=float, default=None, metavar="V",
         help="value shown black (implies --limits manual)")
-    add("--vmax", dest="style_vmax", type=float, default=None,
+    add("--vmax", dest="style_vmax", type=float, default=None, metavar="V",
         help="value shown white (implies --limits manual)")
-    add("--zscale-contrast", dest="style_contrast", type=float, default=None,
+    add("--zscale-contrast", dest="style_contrast", type=float, default=None, metavar="C",
         help=f"zscale contrast (default {d.contrast})")
-    add("--zscale-samples", dest="style_n_samples", type=int, default=None,
+    add("--zscale-samples", dest="style_n_samples", type=int, default=None, metavar="N",
         help=f"number of pixels zscale samples (default {d.n_samples})")
     add("--stretch", dest="style_stretch", choices=STRETCHES, default=None,
         help=f"tone curve (default {d.stretch})")
-    add("--gamma", dest="style_gamma", type=float, default=None,
+    add("--gamma", dest="style_gamma", type=float, default=None, metavar="G",
         help=f"exponent of --stretch power (default {d.gamma})")
     add("--softening", dest="style_a", type=float, default=None, metavar="A",
         help="softening a of --stretch log (default 1000) or asinh (default 0.1)")
@@ -334,7 +334,7 @@ def add_style_arguments(parser, group_title="preview look"):
         default=None, help="make NaN/blank pixels transparent (8-bit PNG)")
     add("--format", dest="style_format", choices=FORMATS + ("jpg",), default=None,
         help=f"picture format (default {d.format})")
-    add("--quality", dest="style_quality", type=int, default=None,
+    add("--quality", dest="style_quality", type=int, default=None, metavar="Q",
         help=f"JPEG quality 1-95 (default {d.quality})")
     add("--png-bits", dest="style_png_bits", type=int, choices=(8, 16), default=None,
         help=f"bit depth of greyscale PNG (default {d.png_bits})")

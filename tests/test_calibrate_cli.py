@@ -9,6 +9,7 @@ from astropy.wcs import WCS
 from common import fitsverify, require_program
 from plates import make_plate, wcs_discrepancy_px
 from fitsmill.cli import calibrate, main as fitsmill_main
+from fitsmill.skyplates import write_plate_set
 
 pytestmark = pytest.mark.anet
 
@@ -57,3 +58,13 @@ def test_calibrate_rejects_bad_settings(tmp_path, capsys):
     assert "--detectthreshold must be positive" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         calibrate.main(["--minarea", "many"])
+
+
+@pytest.mark.slow
+def test_calibrate_directory_for_the_demo(tmp_path):
+    (path, truth), = write_plate_set(tmp_path / "plates", count=1, shape=(800, 800))
+    proc = calibrate.calibrate_directory(tmp_path / "plates")
+    assert proc.exit_status == 0 and proc.summary.succeeded == 1
+    hdr = fits.getheader(path)
+    assert wcs_discrepancy_px(truth, WCS(hdr), (800, 800)) < 0.5
+    fitsverify(path)

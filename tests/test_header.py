@@ -337,6 +337,7 @@ def test_hierarch_and_continue_cards():
     assert h.cards[0].image.startswith("HIERARCH ESO INS FILT1 NAME = 'B")
 
 
+@pytest.mark.filterwarnings("ignore:The following header keyword is invalid")
 def test_keyword_case_follows_astropy_and_lookups_ignore_it():
     raw = "".join(f"{c:80}" for c in [
         "date-obs= '2001-02-03'", "HIERARCH Eso Det = 5", "history lower", "free    text here",

@@ -11,7 +11,6 @@ says they are insignificant), and ``None`` for an undefined value.
 """
 
 from fitsmill import _cards
-from fitsmill.errors import FitsFormatError
 
 __all__ = ["COMMENTARY", "BadValue", "parse_card", "format_card",
            "format_value", "coerce_value",

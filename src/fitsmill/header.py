@@ -18,163 +18,14 @@ instead of being truncated; reading the value of an unparsable card raises
 import os
 
 from fitsmill import _cards
-from fitsmill.cardvalue import (
-    CARD, COMMENTARY, BadValue, card_problems, coerce_value, format_card,
-    normalize_keyword, parse_card)
+from fitsmill.card import Card, as_card
+from fitsmill.cardvalue import CARD, COMMENTARY, coerce_value, normalize_keyword
 from fitsmill.errors import FitsFormatError
 
 __all__ = ["Card", "Header", "as_header", "BLOCK"]
 
 BLOCK = 2880
 _END = "END" + " " * 77
-_HIERARCH_KIND = 2
-
-
-class Card:
-    """One header card: keyword, value and comment, with its image.
-
-    Parameters
-    ----------
-    keyword : str
-        A standard keyword, ``COMMENT``/``HISTORY``/``""`` for commentary,
-        or a longer name written with the HIERARCH convention.
-    value : bool, int, float, complex, str or None, optional
-        ``None`` is an undefined value (commentary: empty text).
-    comment : str, optional
-
-    Notes
-    -----
-    Cards are immutable; a :class:`Header` replaces a card to edit it.
-    """
-
-    __slots__ = ("_image", "_fields")
-
-    def __init__(self, keyword="", value=None, comment=None):
-        self._image = format_card(keyword, value, comment)
-        self._fields = None
-
-    @classmethod
-    def fromstring(cls, image):
-        """The card with this image, parsed when first looked at.
-
-        Parameters
-        ----------
-        image : str or bytes
-            80 characters (shorter is padded with blanks), or a multiple of
-            80 for a long string with its CONTINUE cards.
-
-        Returns
-        -------
-        Card
-
-        Raises
-        ------
-        FitsFormatError
-            For characters outside printable ASCII or a bad length.
-        """
-        if isinstance(image, (bytes, bytearray)):
-            image = image.decode("latin-1")
-        if len(image) < CARD:
-            image = f"{image:{CARD}}"
-        for pos, char in enumerate(image):
-            if not " " <= char <= "~":
-                raise FitsFormatError(f"character {char!r} in a card is not printable ASCII",
-                                      offset=pos)
-        if len(image) % CARD:
-            raise FitsFormatError(f"card image of {len(image)} characters is not a "
-                                  "whole number of 80-character cards")
-        return cls._from_image(image)
-
-    @classmethod
-    def _from_image(cls, image):
-        card = cls.__new__(cls)
-        card._image = image
-        card._fields = None
-        return card
-
-    def _parsed(self):
-        if self._fields is None:
-            self._fields = parse_card(self._image)
-        return self._fields
-
-    @property
-    def keyword(self):
-        """The keyword as readers report it (str)."""
-        return self._parsed()[1]
-
-    @property
-    def value(self):
-        """The value: bool, int, float, complex, str, or None if undefined.
-
-        Raises
-        ------
-        FitsFormatError
-            When the value field cannot be parsed.
-        """
-        value = self._parsed()[2]
-        if isinstance(value, BadValue):
-            raise FitsFormatError(f"card {self.keyword!r} has an unparsable value "
-                                  f"{value.text!r}")
-        return value
-
-    @property
-    def comment(self):
-        """The comment (str, empty when there is none)."""
-        return self._parsed()[3]
-
-    @property
-    def image(self):
-        """The card image (str of 80 characters, more for CONTINUE)."""
-        return self._image
-
-    @property
-    def is_hierarch(self):
-        """Whether the card uses the HIERARCH convention (bool)."""
-        return self._parsed()[0] == _HIERARCH_KIND
-
-    @property
-    def is_blank(self):
-        """Whether the card is entirely blank (bool)."""
-        return not self._image.strip()
-
-    def verify(self):
-        """Ways in which the card breaks the FITS rules.
-
-        Returns
-        -------
-        list of str
-        """
-        return card_problems(self._image)
-
-    def _keyword_for_format(self):
-        """The keyword to write when this card's value is replaced."""
-        return f"HIERARCH {self.keyword}" if self.is_hierarch else self.keyword
-
-    def __str__(self):
-        return self._image
-
-    def __repr__(self):
-        return repr((self.keyword, self._parsed()[2], self.comment))
-
-    def __len__(self):
-        return 3
-
-    def __getitem__(self, index):
-        return (self.keyword, self.value, self.comment)[index]
-
-
-def _as_card(card):
-    if isinstance(card, Card):
-        return card
-    if isinstance(card, str):
-        return Card(card)
-    if isinstance(card, tuple):
-        return Card(*card)
-    image = getattr(card, "image", None)
-    if isinstance(image, str):
-        return Card.fromstring(image)
-    raise ValueError("a header card must be a Card, a keyword or a "
-                     f"(keyword, value[, comment]) tuple, not {card!r}")
 
 
 def _split_value(value):
@@ -746,7 +597,7 @@ class Header:
         if hasattr(items, "keys") and not isinstance(items, Header):
             items = [(key, items[key]) for key in items.keys()]
         elif isinstance(items, Header) or _is_astropy_header(items):
-            items = [_as_card(card) for card in Header(items).cards]
+            items = [as_card(card) for card in Header(items).cards]
         for item in list(items) + list(kwargs.items()):
             if isinstance(item, Card):
                 self[item.keyword] = (item.value, item.comment)
@@ -820,7 +671,7 @@ class Header:
             Let the new card take the place of trailing blank cards.
         bottom, end : bool, optional
         """
-        card = Card() if card is None else _as_card(card)
+        card = Card() if card is None else as_card(card)
         if card.is_blank:
             end = True
         if end:
@@ -859,7 +710,7 @@ class Header:
             Let the new card take the place of trailing blank cards.
         after : bool, optional
         """
-        card = _as_card(card)
+        card = as_card(card)
         if isinstance(key, int):
             pos = key + len(self._items) if key < 0 else key
             pos = max(0, min(pos + bool(after), len(self._items)))

@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
 
 from fitsmill.errors import FitsmillError
@@ -89,6 +90,8 @@ class UndoLog:
         self.fsync = fsync
         self._seq = 0
         self._pid = os.getpid()
+        # Threads of one process may share a log (one writer per file).
+        self._lock = threading.Lock()
         if fsync:
             fsync_directory(directory)
 
@@ -120,14 +123,16 @@ class UndoLog:
         fsync : bool, optional
             Override the log's own fsync setting for this record.
         """
-        self._seq += 1
-        self._append({"op": "begin", "seq": self._seq, "path": path,
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+        self._append({"op": "begin", "seq": seq, "path": path,
                       "offset": offset, "how": how, "tmp": tmp,
                       "old": old_bytes.decode("latin-1"),
                       "new_size": len(new_bytes), "new_sha256": _digest(new_bytes),
                       "id": identity(st)},
                      sync=self.fsync if fsync is None else fsync)
-        return self._seq
+        return seq
 
     @property
     def writes(self):
@@ -158,6 +163,7 @@ class UndoLog:
 
 
 _CURRENT = {}
+_CURRENT_LOCK = threading.Lock()
 
 
 def current_log():
@@ -166,13 +172,14 @@ def current_log():
     One log per process (workers of a pool get their own), closed at exit;
     a new one is started when the configured directory changes.
     """
-    log = _CURRENT.get("log")
     directory = default_undo_dir()
-    if log is None or log._pid != os.getpid() or log._fd is None or \
-            log.directory != directory:
-        log = UndoLog(directory)
-        _CURRENT["log"] = log
-        atexit.register(log.close)
+    with _CURRENT_LOCK:
+        log = _CURRENT.get("log")
+        if log is None or log._pid != os.getpid() or log._fd is None or \
+                log.directory != directory:
+            log = UndoLog(directory)
+            _CURRENT["log"] = log
+            atexit.register(log.close)
     return log
 
 

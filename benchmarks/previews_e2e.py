@@ -39,7 +39,6 @@ import io
 import json
 import multiprocessing
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -58,15 +57,23 @@ from fitsmill.spectra import plot_spectrum
 
 PREVIEW_SIZE = 200
 
-# Runs the CLI in a child and reports the child's peak RSS (and that of
-# its workers) on stderr.
+# Runs the CLI in a child and reports its peak RSS and its workers' on
+# stderr.  The child's own peak is VmHWM: ru_maxrss survives exec, so it
+# would include this (large) benchmark process at fork time.
 _WRAPPER = (
     "import resource, sys\n"
     "from fitsmill.cli import main\n"
     "rc = main(sys.argv[1:])\n"
-    "sys.stderr.write('RSS_KB %d %d\\n' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+    "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+    "sys.stderr.write('RSS_KB %s %d\\n' % (hwm,"
     " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
     "sys.exit(rc)\n")
+
+
+def peak_rss_kib():
+    """This process's peak resident set (VmHWM), in KiB."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
 
 
 # ------------------------------------------------------------------ data
@@ -196,20 +203,12 @@ def dachs_run(paths, out_dir, procs):
     return time.perf_counter() - t0
 
 
-def _dachs_child(paths, out_dir, queue):
-    elapsed = dachs_run(paths, out_dir, 1)
-    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-
-
 def dachs_isolated(paths, out_dir):
-    """A DaCHS-style serial run in a fresh process: (seconds, peak RSS KiB)."""
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_dachs_child, args=(paths, out_dir, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    """A DaCHS-style serial run in a fresh interpreter: (seconds, peak RSS KiB)."""
+    proc = subprocess.run([sys.executable, __file__, "--dachs-child", out_dir, *paths],
+                          capture_output=True, text=True, check=True)
+    elapsed, rss = proc.stdout.split()
+    return float(elapsed), int(rss)
 
 
 def dachs_spectrum_plot(wave, flux):
@@ -303,7 +302,13 @@ def main():
     parser.add_argument("--plate", type=int, default=10000)
     parser.add_argument("--spectra", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dachs-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dachs_child:
+        out_dir, *paths = args.dachs_child
+        elapsed = dachs_run(paths, out_dir, 1)
+        print(elapsed, peak_rss_kib())
+        return
     if args.quick:
         args.files, args.size, args.plate, args.spectra, args.repeats = 12, 256, 1200, 40, 1
 

@@ -292,6 +292,7 @@ def test_bad_input_from_file_names_path_and_file_offset(tmp_path):
     assert info.value.offset == 180 and str(path) in str(info.value)
     with pytest.raises(FitsFormatError, match="not ASCII"):
         Header.fromstring("OBJECT  = 'é'")
+    assert Header.fromstring(f"{'A       = 1':80}{'END':80}données")["A"] == 1
 
 
 def test_invalid_cards_kept_verbatim_and_reported():

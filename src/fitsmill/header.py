@@ -137,8 +137,11 @@ class Header:
         """
         if isinstance(data, str) and not data.isascii():
             pos = next(i for i, c in enumerate(data) if not c.isascii())
-            raise FitsFormatError(f"character {data[pos]!r} in the header is not ASCII",
-                                  path=path, offset=offset + pos)
+            head = data[:pos - pos % CARD]  # the whole cards before it
+            if _cards.find_end(head.encode("ascii")) < 0:
+                raise FitsFormatError(f"character {data[pos]!r} in the header is not ASCII",
+                                      path=path, offset=offset + pos)
+            data = head
         if sep:
             data = _join_lines(data, sep, path)
         if not endcard and _cards.find_end(_as_buffer(data)) < 0:
@@ -185,13 +188,11 @@ class Header:
             return cls.fromstring(fileobj.read(), sep, endcard=endcard, path=path,
                                   offset=start)
         chunks = []
-        size = 0
         while True:
             block = fileobj.read(BLOCK)
             if isinstance(block, str):
                 block = block.encode("latin-1")
             chunks.append(block)
-            size += len(block)
             if not block or _cards.find_end(block) >= 0 or len(block) < BLOCK:
                 break
         return cls.fromstring(b"".join(chunks), endcard=endcard, path=path,

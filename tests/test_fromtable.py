@@ -21,6 +21,12 @@ plate9.fits,Nowhere,5,,Nobody,None,z,9
 """
 
 
+@pytest.fixture(autouse=True)
+def undo_logs_in_tmp(tmp_path_factory, monkeypatch):
+    """Keep the undo logs of header writes out of the user's state directory."""
+    monkeypatch.setenv("FITSMILL_UNDO_DIR", str(tmp_path_factory.mktemp("undo")))
+
+
 def data_hash(path):
     with fits.open(path) as hdul:
         offset = hdul[0]._data_offset

@@ -23,6 +23,12 @@ from fitsmill.headerproc import HeaderProcessor, ImmediateHeaderProcessor, sort_
 from fitsmill.processor import procmain
 
 
+@pytest.fixture(autouse=True)
+def undo_logs_in_tmp(tmp_path_factory, monkeypatch):
+    """Keep the undo logs of header writes out of the user's state directory."""
+    monkeypatch.setenv("FITSMILL_UNDO_DIR", str(tmp_path_factory.mktemp("undo")))
+
+
 def data_hash(path):
     """SHA-256 of everything after the primary header."""
     with fits.open(path) as hdul:

@@ -278,6 +278,8 @@ def test_solver_parameters_inherited_and_checked():
     assert params["endob"] == 50 and params["lower_pix"] == 0.1
     assert params["total_timelimit"] == 600 and params["tweak_order"] == 3
     assert params.wall_limit == 660
+    # the manual's stray comma: sp_indices = ["index-4215"],
+    assert anet.SolverParameters({"indices": (["a*", "b"],)})["indices"] == ["a*", "b"]
     with pytest.raises(ValueError, match="sp_endob"):
         anet.SolverParameters({"endob": 0})
     with pytest.warns(UserWarning, match="sp_lower_pixel"):

@@ -142,6 +142,22 @@ def solver_parameters(obj):
             if name.startswith("sp_")}
 
 
+def _flat_patterns(indices):
+    """A list of index globs from a string or a (possibly nested) sequence.
+
+    The DaCHS manual's example, ``sp_indices = ["index-4215"],``, has a
+    stray comma that makes a tuple of a list; it is accepted as meant.
+    """
+    if indices is None:
+        return None
+    if isinstance(indices, (str, os.PathLike)):
+        return [os.fspath(indices)]
+    flat = []
+    for item in indices:
+        flat += _flat_patterns(item) or []
+    return flat
+
+
 class SolverParameters(dict):
     """Solver parameters: the defaults updated with the user's, checked.
 
@@ -164,8 +180,7 @@ class SolverParameters(dict):
             warnings.warn("ignoring unknown solver parameters: "
                           + ", ".join("sp_" + k for k in unknown), stacklevel=3)
         self.update({k: v for k, v in params.items() if k in _DEFAULTS})
-        if isinstance(self["indices"], str):
-            self["indices"] = [self["indices"]]
+        self["indices"] = _flat_patterns(self["indices"])
         for key in ("total_timelimit", "wall_timelimit", "radius",
                     "lower_pix", "upper_pix", "scale_tolerance"):
             if self[key] is not None and not float(self[key]) > 0:

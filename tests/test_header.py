@@ -192,6 +192,12 @@ def test_setting_existing_keyword_keeps_place_and_comment():
     assert h.comments["OBJECT"] == "the target"
     h.update("OBJECT", "M 81", "new")
     assert h["OBJECT"] == "M 81" and h.comments["OBJECT"] == "new"
+    h.update("FN-WEDGE", "w.fits", after="NAXIS")      # a DaCHS script's call
+    assert h.index("FN-WEDGE") == h.index("NAXIS") + 1
+    h.update("FN-WEDGE", "v.fits", savecomment=True)
+    assert h["FN-WEDGE"] == "v.fits"
+    with pytest.raises(TypeError, match="commnet"):
+        h.update("OBJECT", "x", commnet="typo")
     assert h.count("OBJECT") == 1 and h.has_key("object")
 
 

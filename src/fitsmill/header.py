@@ -586,19 +586,24 @@ class Header:
         ``(keyword, value, comment)`` tuples.
         """
         if args and isinstance(args[0], str):
-            keyword, *rest = args
             names = ("value", "comment", "before", "after")
-            options = dict(zip(names, rest))
-            options.update({k: v for k, v in kwargs.items() if k in names})
-            self.set(keyword, **options)
+            unknown = set(kwargs) - set(names) - {"savecomment"}
+            if len(args) > 5 or unknown:
+                raise TypeError(f"update(key, value, comment, before, after): "
+                                f"unexpected {sorted(unknown) or args[5:]}")
+            # pyfits' savecomment is what set() always does: a comment is
+            # only replaced by a new one
+            kwargs.pop("savecomment", None)
+            options = dict(zip(names, args[1:]), **kwargs)
+            self.set(args[0], **options)
             return
         if len(args) > 1:
             raise TypeError("update expected at most one positional argument")
         items = args[0] if args else ()
-        if hasattr(items, "keys") and not isinstance(items, Header):
+        if isinstance(items, Header) or _is_astropy_header(items):
+            items = Header(items).cards
+        elif hasattr(items, "keys"):
             items = [(key, items[key]) for key in items.keys()]
-        elif isinstance(items, Header) or _is_astropy_header(items):
-            items = [as_card(card) for card in Header(items).cards]
         for item in list(items) + list(kwargs.items()):
             if isinstance(item, Card):
                 self[item.keyword] = (item.value, item.comment)

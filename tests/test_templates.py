@@ -132,11 +132,17 @@ WFPDB_ORDER = (
        "", "EQUINOX", "RADESYS", "WCSAXES", "CTYPE1", "CTYPE2", "LONPOLE", "LATPOLE",
        "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CUNIT1", "CUNIT2",
        "CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2",
-       "CDELT1", "CDELT2", "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER"])
+       "CDELT1", "CDELT2", "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER", ""])
 
 
 def test_wfpdb_keyword_order():
     assert _explicit(WFPDB_TEMPLATE) == WFPDB_ORDER
+    # separators as DaCHS writes them
+    rules = [item.value for item in WFPDB_TEMPLATE
+             if isinstance(item, Fixed) and not item.keyword]
+    assert rules[0] == "-------------------- Original data of observation"
+    assert rules[-2:] == ["-------------------- Spatial WCS",
+                          "-------------------- Other header cards"]
     explicit = [kw for kw in WFPDB_ORDER if kw]
     assert len(explicit) == len(set(explicit))      # JD-AVG and friends once
     assert "EQUNIOX" not in explicit

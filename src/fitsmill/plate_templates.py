@@ -14,6 +14,9 @@ TELSCALE) in place of the current ones (OTA-NAME, OTA-DIAM, OTA-APER, FOCLEN,
 PLTSCALE); :data:`PLATE_KEYWORDS_2014_TO_CURRENT` maps one set to the other.
 
 Comments carry units in square brackets, as the standard recommends.
+Separators look like DaCHS's in the DaCHS templates (20 dashes, then the
+title) and like pyplate's in the plate templates (a 72-character rule
+ending in the title).
 """
 
 from fitsmill.template_items import ExtraCards, Fixed, Matching, Numbered, separator
@@ -21,6 +24,11 @@ from fitsmill.template_items import ExtraCards, Fixed, Matching, Numbered, separ
 __all__ = ["MINIMAL_IMAGE_TEMPLATE", "WCS_TEMPLATE", "WFPDB_TEMPLATE",
            "PLATE_TEMPLATE", "PLATE_TEMPLATE_2014",
            "PLATE_KEYWORDS_2014_TO_CURRENT"]
+
+def _dachs_rule(title):
+    """A separator card as DaCHS writes them."""
+    return Fixed("", f"{'-' * 20} {title}")
+
 
 # NAXIS3 and up, so that cubes keep a valid card order.
 _HIGHER_AXES = Matching(r"NAXIS([3-9]|[1-9][0-9]+)", "length of data axis {0}")
@@ -49,7 +57,7 @@ def _sip(prefix):
 
 #: The celestial WCS of a plate solution: linear part, SIP and TPV terms.
 WCS_TEMPLATE = [
-    separator("Spatial WCS"),
+    _dachs_rule("Spatial WCS"),
     ("EQUINOX", "[yr] equinox of the celestial coordinates"),
     ("RADESYS", "celestial reference frame"),
     ("WCSAXES", "number of WCS axes"),
@@ -85,7 +93,7 @@ def _per_exposure(keyword_format, comment_format, count=3):
 
 #: DaCHS's WFPDB plate template (MINIMAL plus the WFPDB groups and the WCS).
 WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
-    separator("Original data of observation"),
+    _dachs_rule("Original data of observation"),
     ("DATEORIG", "original recorded date of the observation"),
     ("TMS-ORIG", "start of the observation as logged"),
     ("TME-ORIG", "end of the observation as logged"),
@@ -103,7 +111,7 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     *_per_exposure("OBJECT%d", "object or field of exposure %d"),
     *_per_exposure("OBJTYP%d", "object type of exposure %d"),
     *_per_exposure("EXPTIM%d", "[s] exposure time of exposure %d"),
-    separator("Observatory and instrument"),
+    _dachs_rule("Observatory and instrument"),
     ("OBSERVAT", "observatory name"),
     ("SITENAME", "observatory site"),
     ("SITELONG", "[deg] east longitude of the site"),
@@ -129,7 +137,7 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     ("SKYCOND", "other sky conditions"),
     ("OBSERVER", "observer name"),
     ("OBSNOTES", "observer notes"),
-    separator("Photographic plate"),
+    _dachs_rule("Photographic plate"),
     ("PLATENUM", "plate number in the logbook"),
     ("WFPDB-ID", "plate identifier in the WFPDB"),
     ("SERIES", "plate series"),
@@ -141,7 +149,7 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     ("EMULSION", "emulsion type"),
     ("PQUALITY", "plate quality"),
     ("PLATNOTE", "plate notes"),
-    separator("Derived observation data"),
+    _dachs_rule("Derived observation data"),
     ("DATE-OBS", "UT start of the first exposure"),
     *_per_exposure("DT-OBS%d", "UT start of exposure %d"),
     ("DATE-AVG", "UT mid-point of the first exposure"),
@@ -165,7 +173,7 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     ("AIRMASS", "airmass at the mean epoch"),
     ("HA", "hour angle at the mean epoch"),
     ("ZD", "[deg] zenith distance at the mean epoch"),
-    separator("Scan details"),
+    _dachs_rule("Scan details"),
     ("SCANNER", "scanner name"),
     ("SCANRES1", "[in-1] scan resolution along axis 1"),
     ("SCANRES2", "[in-1] scan resolution along axis 2"),
@@ -180,7 +188,7 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     ("SCANNOTE", "scan notes"),
     ("DATAMIN", "minimum data value"),
     ("DATAMAX", "maximum data value"),
-    separator("Data files"),
+    _dachs_rule("Data files"),
     ("FILENAME", "file name of this scan"),
     ("FN-WEDGE", "file name of the wedge scan"),
     ("FN-PRE", "file name of the preview image"),
@@ -189,7 +197,8 @@ WFPDB_TEMPLATE = MINIMAL_IMAGE_TEMPLATE + [
     ("ORIGIN", "institution that created this file"),
     ("DATE", "UTC date of the last change of this file"),
     *WCS_TEMPLATE,
-    ExtraCards("Other header cards"),
+    _dachs_rule("Other header cards"),
+    ExtraCards(),
 ]
 
 

@@ -326,7 +326,9 @@ def test_dachs_stamp_is_recognised_and_replaced():
                       ("OBJECT", "old")):
         hdr[kw] = value
     hdr.add_history("GAVO DaCHS template used: wfpdb")
+    assert templates.getTemplateNameFromHistory(hdr) == "wfpdb"
     new = update_templated_header(hdr, OBJECT="new")
+    assert templates.template_name_from_history(new) == "wfpdb"
     ahdr = as_astropy(new)
     assert list(ahdr["HISTORY"]) == ["fitsmill template used: wfpdb"]
     assert ahdr["OBJECT"] == "new"

@@ -47,7 +47,8 @@ __all__ = [
     "MINIMAL_IMAGE_TEMPLATE", "WCS_TEMPLATE", "WFPDB_TEMPLATE", "PLATE_TEMPLATE",
     "PLATE_TEMPLATE_2014", "PLATE_KEYWORDS_2014_TO_CURRENT",
     "makeHeaderFromTemplate", "updateTemplatedHeader", "registerTemplate",
-    "getTemplateForName", "getNameForTemplate",
+    "getTemplateForName", "getNameForTemplate", "getTemplateNameFromHistory",
+    "template_name_from_history",
 ]
 
 #: The HISTORY text that names the template a header was made from.
@@ -490,17 +491,26 @@ def update_templated_header(hdr, templateName=None, **values):
         When no template is given and the header carries no stamp.
     """
     if templateName is None:
-        names = [m.group(1) for m in map(_STAMP_RE.match, _history(hdr)) if m]
-        if not names:
-            raise FitsmillError(
-                "template signature not found in the header's HISTORY; "
-                "pass templateName")
-        templateName = names[-1]
+        templateName = template_name_from_history(hdr)
     return make_header_from_template(templateName, originalHeader=hdr, **values)
 
 
-def _history(hdr):
-    return [str(card.value) for card in hdr.cards if card.keyword == "HISTORY"]
+def template_name_from_history(hdr):
+    """Return the template name in a header's HISTORY stamp (the last one).
+
+    Both fitsmill's and DaCHS's stamps are recognised.
+
+    Raises
+    ------
+    FitsmillError
+        When the header carries no stamp.
+    """
+    names = [m.group(1) for m in map(_STAMP_RE.match, (
+        str(card.value) for card in hdr.cards if card.keyword == "HISTORY")) if m]
+    if not names:
+        raise FitsmillError("template signature not found in the header's "
+                            "HISTORY; pass templateName")
+    return names[-1]
 
 
 def register_template(name, template, replace=False):
@@ -559,3 +569,4 @@ updateTemplatedHeader = update_templated_header
 registerTemplate = register_template
 getTemplateForName = get_template
 getNameForTemplate = template_name
+getTemplateNameFromHistory = template_name_from_history

@@ -713,7 +713,10 @@ def _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose):
             "--ra", f"{ra:.6f}", "--dec", f"{dec:.6f}", "--radius", f"{diagonal:g}",
             "--scale-low", f"{scale * 0.95:g}", "--scale-high", f"{scale * 1.05:g}",
             "--scale-units", "app", "--x-column", columns[0], "--y-column", columns[1],
-            "--width", str(nx), "--height", str(ny), "--axy", "refine-augmented.axy"]
+            "--width", str(nx), "--height", str(ny), "--axy", "refine-augmented.axy",
+            # the first pass cleaned the list; astrometry.net's line removal
+            # and uniformisation helpers would cost more than the refit
+            "--no-remove-lines", "--uniformize", "0"]
     args += ["--tweak-order", str(int(params["tweak_order"]))] if tweak else ["--no-tweak"]
     args.append("img.axy")
     if verbose:

@@ -180,6 +180,8 @@ def test_gzip_stream_equals_plain(tmp_path):
         assert_same(scaled_image(g, factor=7), want)
     with open(tmp_path / "p.fits.gz", "rb") as f:
         assert_same(scaled_image(io.BytesIO(f.read()), factor=7), want)
+    with pytest.raises(KeyError, match="NOPE"):
+        scaled_image(tmp_path / "p.fits.gz", ext="NOPE")
 
 
 def test_cube_plane_from_gzip(tmp_path):

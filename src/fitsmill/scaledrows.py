@@ -217,6 +217,10 @@ class _Source:
         pos = 0
         limit = _stream_limit(stream, self._owned)
         while True:
+            if index and _at_eof(stream):
+                if ext is None:
+                    raise FitsFormatError("no HDU with image data", path=self.path)
+                raise KeyError(f"{self.path}: no HDU {ext!r}")
             try:
                 raw = fitsfile.read_header_bytes(stream, self.path)
                 header = Header.fromstring(raw, path=self.path, offset=pos)
@@ -423,6 +427,22 @@ def _stream_limit(stream, owned):
     if isinstance(stream, io.BytesIO):
         return len(stream.getbuffer())
     return None
+
+
+def _at_eof(stream):
+    """True when a stream has nothing more to read (it is not consumed)."""
+    try:
+        peek = getattr(stream, "peek", None)
+        if peek is not None:
+            return not peek(1)
+        if stream.seekable():
+            pos = stream.tell()
+            more = stream.read(1)
+            stream.seek(pos)
+            return not more
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _gzip_error(exc, getattr(stream, "name", None)) from None
+    return False
 
 
 def _gzip_error(exc, path):

@@ -63,7 +63,7 @@ def minmax_limits(image, finite=None):
     ----------
     image : numpy.ndarray
         Any real array.
-    finite : numpy.ndarray of bool, optional
+    finite : numpy.ndarray of bool or True, optional
         See :func:`finite_values`.
 
     Returns
@@ -71,10 +71,18 @@ def minmax_limits(image, finite=None):
     (float, float)
         ``(vmin, vmax)``, or ``(nan, nan)`` without finite pixels.
     """
-    values = finite_values(image, finite)
-    if values.size == 0:
+    arr = np.asarray(image)
+    if finite is None:
+        finite = np.isfinite(arr)
+        if finite.all():
+            finite = True
+    if finite is True or arr.dtype.kind in "biu":
+        return float(arr.min()), float(arr.max())
+    if not finite.any():
         return math.nan, math.nan
-    return float(values.min()), float(values.max())
+    # Reductions with where= skip the non-finite pixels without a copy.
+    return (float(arr.min(where=finite, initial=np.inf)),
+            float(arr.max(where=finite, initial=-np.inf)))
 
 
 def select_ranks(values, ranks, finite_count=None):

@@ -391,3 +391,10 @@ def test_card_api():
         Card("X", "é")
     with pytest.raises(ValueError, match="cannot be written"):
         Card("X", float("nan"))
+    with pytest.raises(ValueError, match="does not fit"):
+        Card("BIG", 10 ** 80)
+    with pytest.raises(TypeError):
+        Card("X", b"bytes")
+    glued = Card.fromstring(f"{'A       = 1':80}{'B       = 2':80}")
+    with pytest.raises(FitsFormatError, match="unparsable"):
+        glued.value

@@ -10,6 +10,8 @@ Values map to Python types as in astropy: ``bool`` (T/F), ``int``,
 says they are insignificant), and ``None`` for an undefined value.
 """
 
+import math
+
 from fitsmill import _cards
 
 __all__ = ["COMMENTARY", "BadValue", "parse_card", "format_card",
@@ -107,19 +109,26 @@ def parse_card(image):
     comment : str
     """
     kind, key, _, vtype, value, comment, _ = _split(image[:CARD])
+    if len(image) > CARD:
+        return (kind, key) + _join_long_string(image, vtype, value, comment)
     if vtype == _STRING:
-        if len(image) > CARD:
-            pieces = [_strip_amp(value)]
-            comments = [comment] if comment else []
-            for start in range(CARD, len(image), CARD):
-                *_, more, more_comment, _ = _split(image[start:start + CARD])
-                pieces.append(_strip_amp(more))
-                if more_comment:
-                    comments.append(more_comment)
-            value = "".join(pieces)
-            comment = " ".join(comments)
         value = value.replace("''", "'").rstrip()
     return kind, key, value, comment
+
+
+def _join_long_string(image, vtype, value, comment):
+    """Value and comment of a string carried on by CONTINUE cards."""
+    pieces = [value]
+    comments = [comment] if comment else []
+    for start in range(CARD, len(image), CARD):
+        kind, _, _, more_type, more, more_comment, _ = _split(image[start:start + CARD])
+        if kind != _CONTINUE or more_type != _STRING or vtype != _STRING:
+            return BadValue(image.rstrip()), comment
+        pieces.append(more)
+        if more_comment:
+            comments.append(more_comment)
+    value = "".join(_strip_amp(piece) for piece in pieces)
+    return value.replace("''", "'").rstrip(), " ".join(comments)
 
 
 def _strip_amp(raw):
@@ -164,7 +173,7 @@ def _check_text(text, what):
 
 
 def _format_float(value):
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError(f"{value} cannot be written in a FITS header")
     text = repr(value)
     if "e" in text:
@@ -243,6 +252,8 @@ def _assemble(prefix, field, comment, keyword):
     its alignment blanks before the comment is cut, and a comment that still
     does not fit is an error, since truncating it would lose text."""
     text = prefix + field
+    if len(prefix) + len(field.strip()) > CARD:
+        raise ValueError(f"the value of {keyword!r} does not fit in a card")
     if comment:
         text = f"{text} / {comment}"
         if len(text) > CARD:

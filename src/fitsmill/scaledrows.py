@@ -47,8 +47,9 @@ _READ_BYTES = 1 << 20
 _DEFLATE_MAX_RATIO = 1032
 
 # Row length limit where the file size cannot bound it (unknown streams,
-# tile-compressed images).
-_MAX_ROW_BYTES = 1 << 30
+# tile-compressed images): the kernel's row sums take up to 12 bytes per
+# pixel, and real images have rows far below 128 MiB.
+_MAX_ROW_BYTES = 1 << 27
 
 
 class _Image:

@@ -7,13 +7,9 @@ use it too).
 
 import numpy as np
 
-from fitsmill.skyplates import (BARREL_SIP, INDEX_DIR, make_plate, plate_wcs,
-                                query_tycho2, render_plate)
+from fitsmill.skyplates import BARREL_SIP, make_plate, plate_wcs
 
-__all__ = [
-    "INDEX_DIR", "BARREL_SIP", "query_tycho2", "plate_wcs", "render_plate",
-    "make_plate", "wcs_discrepancy_px",
-]
+__all__ = ["BARREL_SIP", "make_plate", "plate_wcs", "wcs_discrepancy_px"]
 
 
 def wcs_discrepancy_px(truth, solved, shape, steps=11):

@@ -54,7 +54,6 @@ import functools
 import glob
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import textwrap
@@ -441,7 +440,7 @@ def _trim_xylist(path, flux_column, skip, keep):
     os.replace(path + ".tmp", path)
 
 
-def _extract(box, params, sex_control, object_filter, ext, shape, verbose):
+def _extract(box, params, sex_control, object_filter, ext, shape):
     """Build ``img.axy`` ourselves when asked to; return the column names
     (x, y, sort) or None when solve-field should extract."""
     if not (sex_control or object_filter is not None or params["skip_brightest"]
@@ -606,7 +605,7 @@ def solve(src, params=None, sex_control=None, object_filter=None,
     header : mapping, optional
         Header for hints (default: the image's own header).
     verbose : bool
-        Print the command lines.
+        Print each command line before it runs.
 
     Returns
     -------
@@ -622,12 +621,12 @@ def solve(src, params=None, sex_control=None, object_filter=None,
     if not isinstance(params, SolverParameters):
         params = SolverParameters(params)
     exe = find_solve_field()
-    with Sandbox(src, temp_root=temp_root, copy_to=copy_to) as box:
+    with Sandbox(src, temp_root=temp_root, copy_to=copy_to, verbose=verbose) as box:
         box.feed()
         ext, shape, image_header = _image_layout(box.path("img.fits"))
         hints = _header_hints(image_header if header is None else header, shape, params)
         write_backend_config(box.path("backend.cfg"), params["indices"], params.index_dir)
-        columns = _extract(box, params, sex_control, object_filter, ext, shape, verbose)
+        columns = _extract(box, params, sex_control, object_filter, ext, shape)
         if columns is None:
             extraction = "solve-field SExtractor" if sex_control == "" else "solve-field image2xy"
         else:
@@ -637,8 +636,6 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         fallback = False
         while True:
             args = _solve_args(exe, params, hints, columns, sex_control, ext, shape, tweak)
-            if verbose:
-                print("Running " + shlex.join(args))
             box.run(args, timeout=params.wall_limit, what="solve-field")
             wcs_text = _read_solution(box, "img")
             if wcs_text is None:
@@ -651,7 +648,7 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         if params["refine"]:
             if columns is None:
                 columns = ("X_IMAGE", "Y_IMAGE") if sex_control == "" else ("X", "Y")
-            refined = _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose)
+            refined = _refine(box, exe, params, wcs_text, columns, shape, tweak)
             if refined is not None:
                 wcs_text, note = refined
                 notes.append(note)
@@ -675,7 +672,7 @@ def _comment_number(wcs_text, label):
     return int(match.group(1)) if match else None
 
 
-def _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose):
+def _refine(box, exe, params, wcs_text, columns, shape, tweak):
     """Verify and re-fit a solution against the densest index.
 
     A field often solves first with a sparse index (big quads), whose few
@@ -719,8 +716,6 @@ def _refine(box, exe, params, wcs_text, columns, shape, tweak, verbose):
             "--no-remove-lines", "--uniformize", "0"]
     args += ["--tweak-order", str(int(params["tweak_order"]))] if tweak else ["--no-tweak"]
     args.append("img.axy")
-    if verbose:
-        print("Running " + shlex.join(args))
     box.run(args, timeout=params.wall_limit, what="solve-field (refine)")
     refined = _read_solution(box, "refine")
     if refined is None or (tweak and not _sip_is_sane(refined, shape)):

@@ -53,10 +53,13 @@ class Sandbox:
         ``copy_to/<source base name>/`` (symlinks followed, so the image
         itself is copied).  ``copy_to`` is created when missing; inside it,
         only an earlier sandbox copy of the same name is ever replaced.
+    verbose : bool
+        Print each command line before it runs.
     """
 
-    def __init__(self, src, temp_root=None, copy_to=None):
+    def __init__(self, src, temp_root=None, copy_to=None, verbose=False):
         self.src = os.path.abspath(os.fspath(src))
+        self.verbose = verbose
         self.temp_root = temp_root
         self.copy_to = None if copy_to is None else os.path.abspath(copy_to)
         self.dir = None
@@ -152,6 +155,8 @@ class Sandbox:
         args = [os.fspath(a) for a in args]
         what = what or os.path.basename(args[0])
         self.log("Now running: " + shlex.join(args))
+        if self.verbose:
+            print("Running " + shlex.join(args), flush=True)
         with open(self.path(LOG_NAME), "ab") as logf:
             proc = subprocess.Popen(
                 args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf,

@@ -119,6 +119,8 @@ void fm_card_keyword(const char *card, fm_card_key *out)
         set_key_span(card, 0, 8, out);
     }
     out->flags |= key_flags(card, out->key_start, out->key_len);
+    if (out->key_start > 0 && out->key_len > 0)
+        out->flags |= FM_KF_BADCHAR;   /* keywords start in column 1 */
 }
 
 static int is_exponent_letter(char c)

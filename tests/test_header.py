@@ -7,6 +7,7 @@ with astropy operation by operation.
 """
 
 import io
+import pickle
 import pathlib
 import warnings
 
@@ -233,6 +234,7 @@ def test_mapping_views():
 
 def test_copy_is_independent():
     h = Header.from_astropy(_sample())
+    assert pickle.loads(pickle.dumps(h)) == h
     c = h.copy()
     c["OBJECT"] = "changed"
     assert h["OBJECT"] == "M 31"

@@ -105,6 +105,11 @@ static void test_split(void)
     fm_card_split(c, &f);
     CHECK(f.key.kind == FM_CARD_VALUE && (f.key.flags & FM_KF_EQPOS) && f.vtype == FM_VAL_INT);
 
+    c = card("  KEY   = 1");
+    fm_card_split(c, &f);
+    CHECK(f.key.kind == FM_CARD_VALUE && (f.key.flags & FM_KF_BADCHAR));
+    CHECK(span_is(c, f.key.key_start, f.key.key_len, "KEY"));
+
     c = card("NOEQUAL  free text");
     fm_card_split(c, &f);
     CHECK(f.key.kind == FM_CARD_NOVALUE && span_is(c, f.v_start, f.v_len, " free text"));

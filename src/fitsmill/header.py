@@ -7,6 +7,14 @@ Setting an existing keyword replaces its card where it stands and keeps its
 comment unless a new one is given; a card that breaks the FITS rules is kept
 verbatim and reported by :meth:`Header.verify`, never "fixed".
 
+Reading stops at the first 80-byte-aligned card whose keyword field is
+``END``.  An END card with non-blank columns 9-80 still ends the header (a
+reader cannot tell junk from a damaged blank); it is written back as it
+was and reported by :meth:`Header.verify`.  Bytes after the END card
+(block padding, data) are not looked at.  Every byte up to and including
+the END card must be printable ASCII, or reading fails with a
+:class:`~fitsmill.errors.FitsFormatError` giving the byte offset.
+
 Differences from astropy, all deliberate: record-valued keyword cards
 (``DP1 = 'AXIS.1: 1'``) are read as plain strings; an undefined value reads
 as ``None``; setting a value equal to the current one (same type) keeps the

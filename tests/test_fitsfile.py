@@ -19,6 +19,8 @@ import astropy
 import numpy as np
 import pytest
 from astropy.io import fits
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common import fitsverify
 from fitsmill import fitsfile, undolog
@@ -748,3 +750,53 @@ def test_fast_layout_agrees_with_data_size(path):
         signature, size = fast_layout(raw, end)
         if size is not None:
             assert size == data_size(info.header)
+
+
+# ---------------------------------------------------------------- properties
+
+_KEYS = [f"KEY{i}" for i in range(12)] + ["OBJECT", "OBSERVER", "EXPTIME"]
+_VALUES = st.one_of(
+    st.integers(-10**12, 10**12), st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).filter(
+        lambda x: abs(x) < 1e200 and (x == 0 or abs(x) > 1e-200)),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60))
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(_KEYS), _VALUES),
+    st.tuples(st.just("del"), st.sampled_from(_KEYS), st.none()),
+    st.tuples(st.just("history"), st.just(""),
+              st.text(st.characters(min_codepoint=32, max_codepoint=126),
+                      min_size=1, max_size=100))), max_size=40)
+
+
+@settings(derandomize=True, max_examples=25, deadline=None)
+@given(_OPS, st.booleans())
+def test_random_edits_match_astropy(tmp_path_factory, ops, with_checksum):
+    path = make_image(tmp_path_factory.mktemp("prop") / "a.fits",
+                      checksum=with_checksum, cards=[("OBJECT", "start")])
+    before = data_digests(path)
+    with fits.open(path) as hdul:
+        expected = hdul[0].header.copy()
+
+    def edit(header):
+        for op, key, value in ops:
+            for h in (header, expected):
+                if op == "set":
+                    h[key] = value
+                elif op == "del":
+                    if key in h:
+                        del h[key]
+                else:
+                    h.add_history(value)
+        return header
+
+    fitsfile.update_header(path, edit, undo=False, fsync=False)
+    assert data_digests(path) == before
+    fitsverify(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fits.open(path, checksum=True) as hdul:
+            got = hdul[0].header
+    skip = {"CHECKSUM", "DATASUM", ""}
+    got_cards = [(c.keyword, c.value) for c in got.cards if c.keyword not in skip]
+    want_cards = [(c.keyword, c.value) for c in expected.cards if c.keyword not in skip]
+    assert got_cards == want_cards

@@ -219,7 +219,7 @@ def _image_hdu(path, ext):
     return info.header, info.index
 
 
-def iterScaledBytes(inFileName, factor, extraCards={}, *, ext=None, plane=0,
+def iterScaledBytes(inFileName, factor, extraCards=None, *, ext=None, plane=0,
                     convention="centre"):
     """Stream a shrunk FITS file: header bytes, then big-endian rows.
 
@@ -251,7 +251,7 @@ def iterScaledBytes(inFileName, factor, extraCards={}, *, ext=None, plane=0,
 
     header, index = _image_hdu(inFileName, ext)
     new = shrink_header(header, factor, convention=convention)
-    for key, value in extraCards.items():
+    for key, value in (extraCards or {}).items():
         new[key] = value
     width, height = int(new["NAXIS1"]), int(new["NAXIS2"])
     yield new.tobytes()
@@ -293,7 +293,7 @@ def shrink_fits(src, dest, factor, *, ext=None, plane=0, convention="centre",
     """
     from fitsmill.atomic import atomic_write
 
-    chunks = iterScaledBytes(src, factor, extra_cards or {}, ext=ext, plane=plane,
+    chunks = iterScaledBytes(src, factor, extra_cards, ext=ext, plane=plane,
                              convention=convention)
     atomic_write(dest, chunks, fsync=True)
     return os.fspath(dest)

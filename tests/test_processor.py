@@ -504,6 +504,41 @@ def test_script_without_main_guard_processes_each_source_once(script, tmp_path):
     assert [p.read_text() for p in sorted(data.glob("f*"))] == ["x"] * 12
 
 
+DASK_SCRIPT = """
+import sys
+from fitsmill import api
+
+def _double(name):
+    return name + name
+
+class InScript(api.FileProcessor):
+    def _createAuxiliaries(self, dd):
+        self.seen = []
+    def process(self, srcName):
+        self.seen.append(_double(srcName[-1]))
+
+if __name__ == "__main__":
+    proc = api.procmain(InScript, sources=[sys.argv.pop(1) + "/f*"])
+    print("seen", "".join(proc.seen))
+"""
+
+
+@pytest.mark.slow
+def test_script_class_runs_on_a_cluster_that_cannot_import_it(
+        script, tmp_path, dask_address):
+    _, data = script
+    for i in range(12):
+        (data / f"f{i:02d}").write_text("")
+    path = tmp_path / "inscript.py"
+    path.write_text(DASK_SCRIPT)
+    proc = subprocess.run([sys.executable, str(path), str(data), "--dask",
+                           dask_address, "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "12 files processed, 0 files with errors" in proc.stdout
+    assert "seen " + "".join(str(i % 10) * 2 for i in range(12)) in proc.stdout
+
+
 def test_legacy_create_auxillaries():
     class Old(FileProcessor):
         def _createAuxillaries(self, dd):

@@ -153,16 +153,30 @@ class Collector:
 
 # ---------------------------------------------------------------- worker side
 
-def _dumps(obj):
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # noqa: BLE001 -- fall back to pickling by value
-        import cloudpickle
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+def _dumps(obj, by_value=False):
+    if not by_value:
+        try:
+            return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 -- fall back to pickling by value
+            pass
+    import cloudpickle
+    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def make_payload(proc, report_mode):
-    """Pickle what a worker needs to rebuild ``proc``."""
+def make_payload(proc, report_mode, by_value=False):
+    """Pickle what a worker needs to rebuild ``proc``.
+
+    Parameters
+    ----------
+    proc : FileProcessor
+        The parent-side processor.
+    report_mode : bool
+        Workers call ``classify`` instead of ``process``.
+    by_value : bool
+        Pickle classes of the main script by value (cloudpickle), for
+        workers that cannot import the script (a remote Dask cluster);
+        otherwise only what plain pickle refuses goes by value.
+    """
     overrides = config.get_overrides()
     overrides["inputsdir"] = proc.inputsDir
     dd = proc.dd
@@ -171,7 +185,7 @@ def make_payload(proc, report_mode):
         # long list or a generator would be costly or impossible to pickle).
         dd = copy.copy(dd)
         dd.sources = []
-    return _dumps((type(proc), proc.opts, dd, report_mode, overrides))
+    return _dumps((type(proc), proc.opts, dd, report_mode, overrides), by_value)
 
 
 class _WorkerSide:
@@ -466,7 +480,9 @@ def run_dask(proc, idents, collector, report_mode, address, n_workers):
         if idents:
             chunks = _chunks(idents, chunk_size_for(
                 len(idents), len(client.scheduler_info()["workers"]) or n_workers))
-            [payload] = client.scatter([make_payload(proc, report_mode)],
+            # Dask workers, remote ones especially, need not be able to
+            # import the user's script.
+            [payload] = client.scatter([make_payload(proc, report_mode, True)],
                                        broadcast=True)
             token = uuid.uuid4().hex
             order = _InOrder(chunks, collector)

@@ -43,7 +43,6 @@ def _ext(text):
 
 def _split_keys(items, what):
     """Leading keyword arguments, then the files."""
-    keys = []
     for n, item in enumerate(items):
         if item.startswith("@") or os.path.exists(item) or not _KEYWORD_ARG.match(item):
             keys, files = items[:n], items[n:]

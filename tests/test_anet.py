@@ -93,6 +93,22 @@ def test_refine_against_densest_index(tmp_path):
     assert anet._comment_number(solution.wcs_text, "index id") == 4110
 
 
+@pytest.mark.slow
+def test_negative_plate_with_invert(plates_dir, tmp_path):
+    d, truths = plates_dir
+    negative = tmp_path / "negative.fits"
+    with fits.open(d / "tan.fits") as hdus:
+        data = 40000 - hdus[0].data.astype(np.int32)
+        fits.PrimaryHDU(data.astype(np.uint16), hdus[0].header).writeto(negative)
+    with pytest.raises(NotSolved):
+        anet.solve(negative, {"refine": False}, temp_root=tmp_path)
+    for sex_control in (None, "DETECT_MINAREA 5"):
+        solution = anet.solve(negative, {"invert": True}, sex_control=sex_control,
+                              temp_root=tmp_path)
+        assert _error(truths["tan"], solution) < 0.5
+        assert "invert=True" in " ".join(solution.history)
+
+
 def _manual_object_filter(inName):
     """The manual's objectFilter, on astropy instead of the old pyfits (and a
     narrower border than the manual's 0.3, which leaves too few Tycho-2 stars

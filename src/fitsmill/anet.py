@@ -34,6 +34,8 @@ max_objects        keep at most M sources after that (no limit)
 refine             when a sparser index solved, verify and re-fit the
                    solution against the densest index (True): many more
                    stars constrain the SIP polynomial
+invert             the image is a negative (dark stars on a bright plate):
+                   extraction runs on a negated copy (False)
 =================  =========================================================
 
 Source extraction: by default solve-field's own (image2xy); with
@@ -81,7 +83,7 @@ _DEFAULTS = {
     "upper_pix": None, "pix_units": "app", "endob": None, "downsample": None,
     "tweak": True, "tweak_order": 3, "plots": False, "ra": None, "dec": None,
     "radius": None, "header_hints": True, "scale_tolerance": 0.1,
-    "skip_brightest": 0, "max_objects": None, "refine": True,
+    "skip_brightest": 0, "max_objects": None, "refine": True, "invert": False,
 }
 
 # DaCHS keys with no effect any more; accepted so old scripts keep running
@@ -412,6 +414,33 @@ def _image_layout(path):
     raise ValueError(f"{path}: no 2-d image HDU")
 
 
+def _invert_image(box, ext, band_rows=256):
+    """Replace the sandbox's img.fits by a negated float32 copy.
+
+    Plate scans are often negatives; every extractor wants bright stars.
+    The copy is written in bands of rows, so memory stays bounded on big
+    plates; only the link (or unpacked copy) in the sandbox is replaced.
+    """
+    from astropy.io import fits
+
+    src, dest = box.path("img.fits"), box.path("img-negated.fits")
+    # no memmap: astropy cannot map scaled (BZERO) data; sections read
+    # just their rows either way
+    with fits.open(src, memmap=False) as hdus:
+        hdu = hdus[ext]
+        ny, nx = hdu.header["NAXIS2"], hdu.header["NAXIS1"]
+        header = fits.Header([("SIMPLE", True), ("BITPIX", -32), ("NAXIS", 2),
+                              ("NAXIS1", nx), ("NAXIS2", ny)])
+        out = fits.StreamingHDU(dest, header)
+        try:
+            for y0 in range(0, ny, band_rows):
+                band = np.asarray(hdu.section[y0:min(y0 + band_rows, ny)], dtype=np.float32)
+                out.write(-band)
+        finally:
+            out.close()
+    os.replace(dest, src)
+
+
 @contextlib.contextmanager
 def _working_dir(path):
     # objectFilter functions written for DaCHS use relative names in the
@@ -625,6 +654,9 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         box.feed()
         ext, shape, image_header = _image_layout(box.path("img.fits"))
         hints = _header_hints(image_header if header is None else header, shape, params)
+        if params["invert"]:
+            _invert_image(box, ext)
+            ext = 0
         write_backend_config(box.path("backend.cfg"), params["indices"], params.index_dir)
         columns = _extract(box, params, sex_control, object_filter, ext, shape)
         if columns is None:

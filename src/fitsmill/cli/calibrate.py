@@ -43,6 +43,9 @@ class CalibrateProcessor(AnetHeaderProcessor):
                            help="let astrometry.net find the sources instead"
                            " of SExtractor (--minarea and --detectthreshold"
                            " then do not apply)")
+        group.add_argument("--invert", action="store_true", default=False,
+                           help="the plates are negatives (dark stars on a"
+                           " bright background)")
         group.add_argument("--skip-brightest", type=int, default=0,
                            dest="skipBrightest", metavar="N",
                            help="drop the N brightest (saturated) sources")
@@ -88,6 +91,7 @@ class CalibrateProcessor(AnetHeaderProcessor):
             "header_hints": opts.headerHints, "endob": opts.depth,
             "downsample": opts.downsample, "tweak_order": opts.tweakOrder,
             "skip_brightest": opts.skipBrightest, "max_objects": opts.maxObjects,
+            "invert": opts.invert,
         }
         for key, value in settings.items():
             setattr(self, "sp_" + key, value)

@@ -368,13 +368,15 @@ int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
                                "byte 0x%02x in header card %zu is not printable ASCII",
                                c, i + 1);
         }
-        fm_card_key *k = &keys[i];
+        fm_card_key own, *k = keys ? &keys[i] : &own;
         fm_card_keyword(card, k);
-        group[i] = 0;
         if (k->kind == FM_CARD_END) {
             *ncards = i;
             return FM_OK;
         }
+        if (!keys)
+            continue;
+        group[i] = 0;
         if (k->kind == FM_CARD_CONTINUE && head >= 0) {
             fm_card_fields f;
             fm_card_split(card, &f);

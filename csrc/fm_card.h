@@ -101,6 +101,10 @@ long fm_find_end(const char *buf, size_t len);
  * number of cards before END and keys[*ncards] describes the END card
  * (FM_KF_JUNK set when its columns 9-80 are not blank).
  *
+ * With keys and group NULL the cards are only checked (no output but
+ * *ncards), so a caller can get the error for a long buffer without END
+ * without allocating per-card arrays.
+ *
  * Errors (FM_ERR_FORMAT, offset into buf): a non-printable byte, or no END
  * card within len bytes. */
 int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,

@@ -146,6 +146,9 @@ static void test_scan(void)
     CHECK(err.code == FM_ERR_FORMAT && err.offset == 5 * FM_CARD_LEN);
     CHECK(fm_header_scan(buf, 0, keys, group, &n, &err) == FM_ERR_FORMAT && err.offset == 0);
     CHECK(fm_header_scan(buf, 81, keys, group, &n, &err) == FM_ERR_FORMAT && err.offset == 81);
+    /* checking only (no per-card output) gives the same answers */
+    CHECK(fm_header_scan(buf, sizeof buf, NULL, NULL, &n, &err) == FM_OK && n == 5);
+    CHECK(fm_header_scan(buf, 5 * FM_CARD_LEN, NULL, NULL, &n, &err) == FM_ERR_FORMAT);
 
     /* a control byte: the error points at it */
     buf[2 * FM_CARD_LEN + 17] = '\t';

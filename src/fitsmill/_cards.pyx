@@ -43,10 +43,20 @@ cdef extern from "fm_card.h" nogil:
 cdef tuple _scan(const char *p, size_t n, object path, long long base):
     cdef fm_error err
     cdef size_t ncards = 0, i = 0, j
-    cdef size_t cap = n // FM_CARD_LEN + 1
     cdef int status
-    cdef fm_card_key *keys = <fm_card_key *>malloc(cap * sizeof(fm_card_key))
-    cdef int *group = <int *>malloc(cap * sizeof(int))
+    cdef long end = fm_find_end(p, n)
+    cdef fm_card_key *keys
+    cdef int *group
+    if end < 0:
+        # no END: only the error is wanted, found without per-card arrays
+        status = fm_header_scan(p, n, NULL, NULL, &ncards, &err)
+        if status and err.offset >= 0:
+            err.offset += base
+        _check(status, &err, path)
+    # the header stops at the first END (the scan checks the bytes before it)
+    n = (end + 1) * FM_CARD_LEN
+    keys = <fm_card_key *>malloc((end + 1) * sizeof(fm_card_key))
+    group = <int *>malloc((end + 1) * sizeof(int))
     if keys == NULL or group == NULL:
         free(keys)
         free(group)

@@ -125,6 +125,23 @@ def _futures_burn(tasks, work):
             pass
 
 
+def _cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _median_cpu(func, repeat):
+    """Median wall-clock and CPU seconds (this process and its reaped
+    children) of ``func``."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu = _cpu_seconds()
+        walls.append(_time(func))
+        cpus.append(_cpu_seconds() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def _peak_rss_mb():
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -166,14 +183,20 @@ def main(argv=None):
     print(f"\nCPU-bound process ({cpu_tasks} sources x {work} loop iterations),"
           f" median of {repeat}")
     cpu = ["--count", str(cpu_tasks), "--work", str(work), "--no-progress"]
-    serial = _median(lambda: _procmain(Burner, cpu), repeat)
-    parallel = _median(lambda: _procmain(Burner, cpu + ["-j", "2"]), repeat)
-    plain = _median(lambda: _futures_burn(cpu_tasks, work), repeat)
+    serial, serial_cpu = _median_cpu(lambda: _procmain(Burner, cpu), repeat)
+    parallel, parallel_cpu = _median_cpu(
+        lambda: _procmain(Burner, cpu + ["-j", "2"]), repeat)
+    plain, plain_cpu = _median_cpu(lambda: _futures_burn(cpu_tasks, work), repeat)
     print(f"fitsmill serial {serial:.3f} s, fitsmill -j 2 {parallel:.3f} s:"
           f" speed-up {serial / parallel:.2f}x (2 idle cores: ideal 2.0x)")
     print(f"concurrent.futures map, 2 procs {plain:.3f} s: speed-up"
           f" {serial / plain:.2f}x; fitsmill -j 2 takes {parallel / plain:.2f}x"
           " its time")
+    # On a busy machine wall-clock speed-up says more about the neighbours
+    # than about us; CPU seconds (parent + workers) show what -j costs.
+    print(f"CPU seconds (parent + workers): serial {serial_cpu:.2f}, fitsmill"
+          f" -j 2 {parallel_cpu:.2f}, futures map {plain_cpu:.2f}; speed-up"
+          f" bound on 2 idle cores {2 * serial_cpu / parallel_cpu:.2f}x")
     own, children = _peak_rss_mb()
     print(f"peak RSS: parent {own:.0f} MB, largest worker {children:.0f} MB;"
           f" cpus visible: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")

@@ -264,6 +264,9 @@ def test_awkward_name_and_compressed_inputs(plates_dir, tmp_path):
     fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, fits.getheader(d / "tan.fits"))]
                  ).writeto(fz)
     assert _error(truths["tan"], anet.solve(fz, fast, temp_root=tmp_path / "r")) < 0.5
+    disguised = tmp_path / "compressed.fits"
+    shutil.copyfile(fz, disguised)
+    assert _error(truths["tan"], anet.solve(disguised, fast, temp_root=tmp_path / "r")) < 0.5
 
 
 # ---------------------------------------------------------------- no solving
@@ -319,6 +322,8 @@ def test_scale_hint(cards, expected):
     ({"RA": "01 30 00.0", "DEC": "+05 30 00"}, (22.5, 5.5)),
     ({"RA": 150.0, "DEC": 30.0}, (150.0, 30.0)),
     ({"RA": "nowhere", "DEC": "x"}, None),
+    ({"CTYPE1": "RA---TAN", "CRVAL1": 12.0, "CRVAL2": 34.0}, (12.0, 34.0)),
+    ({"CTYPE1": "GLON-TAN", "CRVAL1": 12.0, "CRVAL2": 34.0}, None),
 ])
 def test_position_hint(cards, expected):
     got = anet.position_hint(cards)

@@ -352,10 +352,13 @@ def position_hint(header):
 
     RA_DEG/DEC_DEG (the plate standard's decimal degrees) come first, then
     RA/DEC and OBJCTRA/OBJCTDEC: numbers are degrees, strings are
-    sexagesimal with RA in hours.
+    sexagesimal with RA in hours; last, the reference point of an existing
+    equatorial WCS.
     """
-    for rakey, deckey, in (("RA_DEG", "DEC_DEG"), ("RA", "DEC"),
-                           ("OBJCTRA", "OBJCTDEC")):
+    pairs = [("RA_DEG", "DEC_DEG"), ("RA", "DEC"), ("OBJCTRA", "OBJCTDEC")]
+    if str(header.get("CTYPE1", "")).startswith("RA--"):
+        pairs.append(("CRVAL1", "CRVAL2"))
+    for rakey, deckey, in pairs:
         ra, dec = header.get(rakey), header.get(deckey)
         if ra is None or dec is None:
             continue
@@ -403,14 +406,17 @@ class Solution:
 
 
 def _image_layout(path):
-    """(extension, (ny, nx), header) of the first 2-d image in a FITS file."""
+    """(extension, (ny, nx), header, tile-compressed?) of the first 2-d
+    image in a FITS file."""
     from astropy.io import fits
 
     with fits.open(path, memmap=True, lazy_load_hdus=True) as hdus:
         for ext, hdu in enumerate(hdus):
             hdr = hdu.header
-            if hdr.get("XTENSION", "IMAGE").strip() == "IMAGE" and hdr.get("NAXIS", 0) >= 2:
-                return ext, (int(hdr["NAXIS2"]), int(hdr["NAXIS1"])), hdr.copy()
+            compressed = isinstance(hdu, fits.CompImageHDU)
+            if (compressed or hdr.get("XTENSION", "IMAGE").strip() == "IMAGE") \
+                    and hdr.get("NAXIS", 0) >= 2:
+                return ext, (int(hdr["NAXIS2"]), int(hdr["NAXIS1"])), hdr.copy(), compressed
     raise ValueError(f"{path}: no 2-d image HDU")
 
 
@@ -652,7 +658,12 @@ def solve(src, params=None, sex_control=None, object_filter=None,
     exe = find_solve_field()
     with Sandbox(src, temp_root=temp_root, copy_to=copy_to, verbose=verbose) as box:
         box.feed()
-        ext, shape, image_header = _image_layout(box.path("img.fits"))
+        ext, shape, image_header, compressed = _image_layout(box.path("img.fits"))
+        if compressed:
+            # a tile-compressed image under a plain name: astrometry.net
+            # would misread it as well
+            box.feed(unpack=True)
+            ext, shape, image_header, _ = _image_layout(box.path("img.fits"))
         hints = _header_hints(image_header if header is None else header, shape, params)
         if params["invert"]:
             _invert_image(box, ext)

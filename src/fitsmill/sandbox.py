@@ -95,12 +95,13 @@ class Sandbox:
             return os.path.join(self.copy_to, _copy_name(self.src), LOG_NAME)
         return self.dir + ".log"
 
-    def feed(self, name="img.fits"):
+    def feed(self, name="img.fits", unpack=False):
         """Make the source available as ``name`` inside the sandbox.
 
         Plain files are symlinked.  Gzipped files (``.gz``) are decompressed
-        and tile-compressed files (``.fz``) are unpacked to a plain image,
-        because astrometry.net misreads both.
+        and tile-compressed files (``.fz``, or any name with ``unpack``) are
+        unpacked to a plain image, because astrometry.net misreads both.
+        An earlier ``name`` is replaced.
 
         Returns
         -------
@@ -108,11 +109,13 @@ class Sandbox:
             The path of the fed file.
         """
         dest = self.path(name)
+        if os.path.lexists(dest):
+            os.unlink(dest)
         lower = self.src.lower()
         if lower.endswith(".gz"):
             with gzip.open(self.src, "rb") as fin, open(dest, "wb") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
-        elif lower.endswith(".fz"):
+        elif unpack or lower.endswith(".fz"):
             _unpack_tile_compressed(self.src, dest)
         else:
             os.symlink(self.src, dest)

@@ -620,6 +620,19 @@ class Header:
             else:
                 self[item[0]] = item[1]
 
+    def setdefault(self, key, default=None):
+        """The value of ``key``; if absent, set it to ``default`` first.
+
+        Returns
+        -------
+        object
+        """
+        try:
+            return self[key]
+        except KeyError:
+            self[key] = default
+            return default
+
     def has_key(self, key):
         """Whether the header has ``key`` (the old pyfits spelling of ``in``).
 

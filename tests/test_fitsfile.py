@@ -803,3 +803,19 @@ def test_random_edits_match_astropy(tmp_path_factory, ops, with_checksum):
     got_cards = [(c.keyword, c.value) for c in got.cards if c.keyword not in skip]
     want_cards = [(c.keyword, c.value) for c in expected.cards if c.keyword not in skip]
     assert got_cards == want_cards
+
+
+@pytest.mark.parametrize("card, value, message", [
+    ("NAXIS2  ", "-40", "NAXIS2"), ("BITPIX  ", "17", "BITPIX"),
+    ("NAXIS1  ", "3000000000", "truncated")])
+def test_bad_layout_values(tmp_path, card, value, message):
+    path = make_image(tmp_path / "a.fits")
+    raw = bytearray(path.read_bytes())
+    pos = raw.index(card.encode() + b"=")
+    raw[pos + 10:pos + 30] = value.rjust(20).encode()
+    path.write_bytes(bytes(raw))
+    for call in (lambda: list(fitsfile.iter_hdus(path)),
+                 lambda: fitsfile.write_header(path, Header.fromstring(bytes(raw)))):
+        with pytest.raises(FitsFormatError, match=message):
+            call()
+    assert path.read_bytes() == bytes(raw)

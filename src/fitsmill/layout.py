@@ -206,7 +206,7 @@ def fast_layout(raw, end):
         if raw[(2 + i) * CARD:(2 + i) * CARD + 8] != b"NAXIS%-3d" % i:
             return None, None
         n = _fixed_int(raw, 2 + i)
-        if n is None:
+        if n is None or n < 0:
             return None, None
         product *= n
     start = mandatory * CARD
@@ -215,7 +215,7 @@ def fast_layout(raw, end):
                 raw[start - CARD:start - 72] != b"GCOUNT  ":
             return None, None
         pcount, gcount = _fixed_int(raw, mandatory - 2), _fixed_int(raw, mandatory - 1)
-        if pcount is None or gcount is None:
+        if pcount is None or gcount is None or pcount < 0 or gcount < 0:
             return None, None
         extras = _table_cards(raw, start, end) if raw[10:18] != b"'IMAGE  " else []
         size = 0 if naxis == 0 else abs(bitpix) // 8 * gcount * (pcount + product)

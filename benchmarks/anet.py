@@ -118,11 +118,11 @@ def error_px(truth, hdr, shape):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 small plates, smoke run")
+    parser.add_argument("--quick", action="store_true", help="1 small plate, smoke run")
     parser.add_argument("--plates", type=int, default=10)
     parser.add_argument("--size", type=int, default=1000, help="plate side in pixels")
     args = parser.parse_args(argv)
-    count, size = (2, 800) if args.quick else (args.plates, args.size)
+    count, size = (1, 800) if args.quick else (args.plates, args.size)
     shape = (size, size)
     kinds = ("bare", "fitsmill", "refine", "blind")
     wall = {k: [] for k in kinds}

@@ -7,9 +7,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from common import fitsverify, require_program
-from plates import make_plate, wcs_discrepancy_px
+from plates import make_plate, plate_wcs, wcs_discrepancy_px
 from fitsmill.cli import calibrate, main as fitsmill_main
-from fitsmill.skyplates import write_plate_set
 
 pytestmark = pytest.mark.anet
 
@@ -61,10 +60,14 @@ def test_calibrate_rejects_bad_settings(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_calibrate_directory_for_the_demo(tmp_path):
-    (path, truth), = write_plate_set(tmp_path / "plates", count=1, shape=(800, 800))
-    proc = calibrate.calibrate_directory(tmp_path / "plates")
-    assert proc.exit_status == 0 and proc.summary.succeeded == 1
-    hdr = fits.getheader(path)
-    assert wcs_discrepancy_px(truth, WCS(hdr), (800, 800)) < 0.5
+def test_calibration_demo(tmp_path):
+    lines = calibrate.calibration_demo(tmp_path / "demo", count=1)
+    assert len(lines) == 1 and lines[0].startswith("skyplate001.fits: centre ")
+    ra, dec, _, tra, tdec = lines[0].split()[2:7]
+    assert float(ra) == pytest.approx(float(tra.lstrip("(")), abs=1e-3)
+    assert float(dec) == pytest.approx(float(tdec.rstrip("),")), abs=1e-3)
+    # the first plate of write_plate_set: 15, +20, rotated by -40 degrees
+    path = tmp_path / "demo" / "skyplate001.fits"
+    truth = plate_wcs(15.0, 20.0, 10.8, (800, 800), rotation=-40.0)
+    assert wcs_discrepancy_px(truth, WCS(fits.getheader(path)), (800, 800)) < 0.5
     fitsverify(path)

@@ -63,7 +63,7 @@ import warnings
 
 import numpy as np
 
-from fitsmill.errors import NotSolved
+from fitsmill.errors import NotSolved, ShellCommandFailed
 from fitsmill.sandbox import Sandbox
 from fitsmill import sextractor
 
@@ -759,7 +759,12 @@ def _refine(box, exe, params, wcs_text, columns, shape, tweak):
             "--no-remove-lines", "--uniformize", "0"]
     args += ["--tweak-order", str(int(params["tweak_order"]))] if tweak else ["--no-tweak"]
     args.append("img.axy")
-    box.run(args, timeout=params.wall_limit, what="solve-field (refine)")
+    try:
+        box.run(args, timeout=params.wall_limit, what="solve-field (refine)")
+    except ShellCommandFailed as exc:
+        # refining is a bonus: the first solution stands
+        box.log(f"fitsmill: refinement failed ({exc}); first solution kept")
+        return None
     refined = _read_solution(box, "refine")
     if refined is None or (tweak and not _sip_is_sane(refined, shape)):
         box.log("fitsmill: refinement against the densest index failed; first solution kept")

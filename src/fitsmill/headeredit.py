@@ -59,7 +59,8 @@ class Edit:
     def describe(self):
         """Short text for HISTORY stamps and messages."""
         if self.op == "set":
-            return f"{self.key}={self.value!r}"
+            value = repr(self.value)
+            return f"{self.key}={value if len(value) <= 32 else value[:29] + '...'}"
         if self.op == "delete":
             return f"-{self.key}"
         if self.op == "rename":

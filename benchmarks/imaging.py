@@ -3,7 +3,8 @@
 Both sides turn the same float32 array (FITS order) into the same picture:
 percentile 0.5/99.5 limits, a stretch, 8 bits, flipped, JPEG quality 85.
 astropy's side is ``AsymmetricPercentileInterval`` + the stretch object +
-``np.flipud`` + Pillow, the usual way to do it.  Also timed: the limits
+``np.flipud`` + Pillow, the usual way to do it.  Colour: ``render_rgb``
+against ``make_lupton_rgb`` + Pillow.  Also timed: the limits
 alone against ``np.percentile``/``np.nanpercentile``, zscale against
 ``ZScaleInterval``, and Pillow's JPEG encoder alone (the floor).
 
@@ -23,6 +24,7 @@ import time
 import numpy as np
 from astropy.visualization import (
     AsinhStretch, AsymmetricPercentileInterval, LinearStretch, SqrtStretch, ZScaleInterval,
+    make_lupton_rgb,
 )
 from PIL import Image
 
@@ -58,6 +60,13 @@ def astropy_render(image, stretch):
     pixels = np.flipud((x * 255 + 0.5).astype(np.uint8))
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def astropy_lupton(r, g, b):
+    rgb = np.flipud(make_lupton_rgb(r, g, b, Q=8, stretch=5))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=85)
     return buf.getvalue()
 
 
@@ -118,6 +127,11 @@ def main(argv=None):
         print(f"{name:20} {'Pillow JPEG85 encode alone':28} {fmt(t_floor)} "
               f"{'':17} {'':6}  floor; default render adds "
               f"{t_render[0] - t_floor[0]:.0f} ({t_render[1] - t_floor[1]:.0f}) us")
+    r, g, b = samples.colour_bands((256, 256), seed=4)
+    t_ours = timed(lambda: imaging.render_rgb(r, g, b), repeats, 5)
+    t_peer = timed(lambda: astropy_lupton(r, g, b), repeats, 5)
+    print(f"{'rgb 256x256':20} {'render_rgb Lupton JPEG85':28} {fmt(t_ours)} {fmt(t_peer)} "
+          f"{t_peer[0] / t_ours[0]:6.2f}  astropy make_lupton_rgb + Pillow")
     return 0
 
 

@@ -65,7 +65,7 @@ def lupton_rgb(r, g, b, Q=8.0, stretch=5.0, minimum=0.0):
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(h, w, 3)`` in ``[0, 1]``; NaN where any
+        float32 array of shape ``(h, w, 3)`` in ``[0, 1]``; NaN where any
         band is not finite.
     """
     if not (math.isfinite(Q) and Q >= 0):
@@ -74,26 +74,46 @@ def lupton_rgb(r, g, b, Q=8.0, stretch=5.0, minimum=0.0):
         raise ValueError(f"stretch must be a positive number, got {stretch!r}")
     mins = np.broadcast_to(np.asarray(minimum, dtype=np.float64), (3,))
     bands, finite = _bands(r, g, b)
-    x = np.empty(bands[0].shape + (3,), np.float64)
-    for i, band in enumerate(bands):
-        np.subtract(band, mins[i], out=x[..., i])
+    # Three contiguous planes: reductions over a length-3 last axis are slow.
+    planes = [np.subtract(band, m, dtype=np.float32) for band, m in zip(bands, mins)]
     if finite is not None:
-        x[~finite] = 0.0
-    intensity = x.mean(axis=2)
+        for p in planes:
+            p[~finite] = 0.0
+    intensity = planes[0] + planes[1]
+    intensity += planes[2]
+    intensity /= 3.0
+    positive = intensity > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         if Q > 0:
-            mapped = np.arcsinh(intensity * (Q / stretch)) * (0.1 / math.asinh(0.1 * Q))
-            factor = np.where(intensity > 0, mapped / intensity, 0.0)
+            factor = _asinh(intensity * np.float32(Q / stretch))
+            factor *= np.float32(0.1 / math.asinh(0.1 * Q))
+            factor /= intensity
         else:
-            factor = np.where(intensity > 0, 1.0 / stretch, 0.0)
-    x *= factor[..., None]
-    np.maximum(x, 0.0, out=x)
-    peak = x.max(axis=2)
-    over = peak > 1.0
-    x[over] /= peak[over][:, None]
+            factor = np.full(intensity.shape, 1.0 / stretch, np.float32)
+    factor[~positive] = 0.0
+    for p in planes:
+        p *= factor
+        np.maximum(p, 0.0, out=p)
+    # A pixel brighter than white keeps its colour: divide by its peak band.
+    peak = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
+    np.maximum(peak, 1.0, out=peak)
+    for p in planes:
+        p /= peak
+    x = np.stack(planes, axis=-1)
     if finite is not None:
         x[~finite] = np.nan
     return x
+
+
+def _asinh(z):
+    # asinh(z) = log(z + sqrt(z*z + 1)), in place on z: NumPy's float32 log
+    # and sqrt are vectorised, its arcsinh is not (about 6x slower).  The
+    # absolute error (a few 1e-8) is far below an 8-bit step.
+    w = np.multiply(z, z)
+    w += 1.0
+    np.sqrt(w, out=w)
+    z += w
+    return np.log(z, out=z)
 
 
 def per_band_rgb(r, g, b, style=None, **overrides):

@@ -15,8 +15,9 @@ indices            index file globs, relative to the index directory or
 index_dir          the index directory (``$FITSMILL_ANET_INDEX_DIR`` or
                    /usr/share/astrometry)
 total_timelimit    CPU limit passed as ``--cpulimit`` (600 s)
-wall_timelimit     wall-clock limit fitsmill enforces by killing the
-                   solver's process group (``total_timelimit`` + 60 s)
+wall_timelimit     wall-clock limit per file (all its commands together)
+                   fitsmill enforces by killing the running program's
+                   process group (``total_timelimit`` + 60 s)
 fields             ``--fields`` (1)
 lower_pix,         ``--scale-low`` / ``--scale-high`` (from the header when
 upper_pix          not given, see below)
@@ -484,8 +485,7 @@ def _extract(box, params, sex_control, object_filter, ext, shape):
     if sex_control is not None:
         # "" asked for SExtractor too: run it with fitsmill's defaults
         sextractor.run_sextractor(box, sex_control, shape,
-                                  image=f"img.fits[{ext}]" if ext else "img.fits",
-                                  timeout=params.wall_limit)
+                                  image=f"img.fits[{ext}]" if ext else "img.fits")
         columns = ("X_IMAGE", "Y_IMAGE", "FLUX_AUTO")
     else:
         image2xy = shutil.which("image2xy")
@@ -494,7 +494,7 @@ def _extract(box, params, sex_control, object_filter, ext, shape):
         args = [image2xy, "-O", "-o", "img.axy"]
         if ext:
             args += ["-e", str(ext)]
-        box.run(args + ["img.fits"], timeout=params.wall_limit)
+        box.run(args + ["img.fits"])
         columns = ("X", "Y", "FLUX")
     if object_filter is not None:
         with _working_dir(box.dir):
@@ -656,7 +656,8 @@ def solve(src, params=None, sex_control=None, object_filter=None,
     if not isinstance(params, SolverParameters):
         params = SolverParameters(params)
     exe = find_solve_field()
-    with Sandbox(src, temp_root=temp_root, copy_to=copy_to, verbose=verbose) as box:
+    with Sandbox(src, temp_root=temp_root, copy_to=copy_to, verbose=verbose,
+                 time_limit=params.wall_limit) as box:
         box.feed()
         ext, shape, image_header, compressed = _image_layout(box.path("img.fits"))
         if compressed:
@@ -679,7 +680,7 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         fallback = False
         while True:
             args = _solve_args(exe, params, hints, columns, sex_control, ext, shape, tweak)
-            box.run(args, timeout=params.wall_limit, what="solve-field")
+            box.run(args, what="solve-field")
             wcs_text = _read_solution(box, "img")
             if wcs_text is None:
                 raise NotSolved(f"{src}: astrometry.net found no solution")
@@ -760,7 +761,7 @@ def _refine(box, exe, params, wcs_text, columns, shape, tweak):
     args += ["--tweak-order", str(int(params["tweak_order"]))] if tweak else ["--no-tweak"]
     args.append("img.axy")
     try:
-        box.run(args, timeout=params.wall_limit, what="solve-field (refine)")
+        box.run(args, what="solve-field (refine)")
     except ShellCommandFailed as exc:
         # refining is a bonus: the first solution stands
         box.log(f"fitsmill: refinement failed ({exc}); first solution kept")

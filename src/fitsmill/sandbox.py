@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 from fitsmill.errors import ShellCommandFailed
 
@@ -55,11 +56,17 @@ class Sandbox:
         only an earlier sandbox copy of the same name is ever replaced.
     verbose : bool
         Print each command line before it runs.
+    time_limit : float, optional
+        Wall-clock seconds for all the commands run in this sandbox
+        together, counted from entering it: one budget per source.
     """
 
-    def __init__(self, src, temp_root=None, copy_to=None, verbose=False):
+    def __init__(self, src, temp_root=None, copy_to=None, verbose=False,
+                 time_limit=None):
         self.src = os.path.abspath(os.fspath(src))
         self.verbose = verbose
+        self.time_limit = time_limit
+        self._deadline = None
         self.temp_root = temp_root
         self.copy_to = None if copy_to is None else os.path.abspath(copy_to)
         self.dir = None
@@ -67,6 +74,8 @@ class Sandbox:
     def __enter__(self):
         if self.temp_root is not None:
             os.makedirs(self.temp_root, exist_ok=True)
+        if self.time_limit is not None:
+            self._deadline = time.monotonic() + float(self.time_limit)
         self.dir = tempfile.mkdtemp(prefix="fitsmill-sandbox-", dir=self.temp_root)
         # mkdtemp already uses 0700; insist, whatever the umask or platform
         os.chmod(self.dir, 0o700)
@@ -133,17 +142,17 @@ class Sandbox:
         with open(self.path(LOG_NAME), "a", encoding="utf-8") as f:
             f.write(text.rstrip("\n") + "\n")
 
-    def run(self, args, timeout=None, what=None):
+    def run(self, args, what=None):
         """Run a program inside the sandbox.
+
+        When the sandbox's wall-clock budget (``time_limit``) runs out, the
+        program's whole process group is terminated (then killed).
 
         Parameters
         ----------
         args : list of str
             The argument list (never a shell string: names with spaces,
             quotes or ``;`` are safe).
-        timeout : float, optional
-            Wall-clock limit in seconds; when it passes, the program's whole
-            process group is terminated (then killed).
         what : str, optional
             Name used in error messages (default: the program name).
 
@@ -164,13 +173,16 @@ class Sandbox:
             proc = subprocess.Popen(
                 args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf,
                 stderr=subprocess.STDOUT, start_new_session=True)
+            timeout = None
+            if self._deadline is not None:
+                timeout = max(self._deadline - time.monotonic(), 0.0)
             try:
                 rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                self.log(f"fitsmill: killed after {timeout:g} s wall-clock time")
+                self.log(f"fitsmill: killed after {self.time_limit:g} s wall-clock time")
                 raise ShellCommandFailed(
-                    f"{what} did not finish within {timeout:g} s (killed)",
+                    f"{what} did not finish within {self.time_limit:g} s (killed)",
                     None, args, self.log_path) from None
             except BaseException:
                 _kill_group(proc)

@@ -170,7 +170,7 @@ def write_config(sandbox, user_control, shape):
 
 
 def run_sextractor(sandbox, user_control, shape, image="img.fits",
-                   executable=None, timeout=None):
+                   executable=None):
     """Extract sources from the sandbox's image into ``img.axy``.
 
     Parameters
@@ -184,8 +184,6 @@ def run_sextractor(sandbox, user_control, shape, image="img.fits",
         The image's name inside the sandbox.
     executable : str, optional
         SExtractor to use (see :func:`find_sextractor`).
-    timeout : float, optional
-        Wall-clock limit in seconds.
 
     Returns
     -------
@@ -199,6 +197,5 @@ def run_sextractor(sandbox, user_control, shape, image="img.fits",
     """
     write_config(sandbox, user_control, shape)
     exe = find_sextractor(executable)
-    sandbox.run([exe, "-c", CONTROL_NAME, image], timeout=timeout,
-                what="SExtractor")
+    sandbox.run([exe, "-c", CONTROL_NAME, image], what="SExtractor")
     return sandbox.path(CATALOG_NAME)

@@ -233,6 +233,13 @@ def test_mapping_views():
     assert h.setdefault("NAXIS1", 5) == 10 and h.setdefault("NEW", 5) == 5 and h["NEW"] == 5
 
 
+def test_construction_from_cards_tuples_and_mappings():
+    h = Header([Card("A", 1), ("B", 2.5, "c"), ("COMMENT", "text")])
+    assert h.items() == [("A", 1), ("B", 2.5), ("COMMENT", "text")]
+    assert Header({"A": 1, "B": (2.5, "c")}) == Header(h[:2])
+    assert as_header({"A": 1})["A"] == 1 and as_header(h.tobytes()) == h
+
+
 def test_copy_is_independent():
     h = Header.from_astropy(_sample())
     assert pickle.loads(pickle.dumps(h)) == h

@@ -80,9 +80,10 @@ class Header:
 
     Parameters
     ----------
-    cards : iterable, optional
-        :class:`Card` objects or ``(keyword, value[, comment])`` tuples, or
-        another :class:`Header` or an astropy Header to copy.
+    cards : iterable or mapping, optional
+        :class:`Card` objects or ``(keyword, value[, comment])`` tuples, a
+        mapping of keyword to value or ``(value, comment)``, or another
+        :class:`Header` or an astropy Header to copy.
 
     Notes
     -----
@@ -108,6 +109,9 @@ class Header:
         if _is_astropy_header(cards):
             other = Header.from_astropy(cards)
             self._items, self._keys, self._mixed = other._items, other._keys, other._mixed
+            return
+        if hasattr(cards, "keys"):
+            self.update(cards)
             return
         for card in cards:
             self.append(card, useblanks=False, end=True)
@@ -991,8 +995,4 @@ def as_header(obj):
         return Header.from_astropy(obj)
     if isinstance(obj, (str, bytes, bytearray, memoryview)):
         return Header.fromstring(obj)
-    if hasattr(obj, "keys"):
-        header = Header()
-        header.update(obj)
-        return header
     return Header(obj)

@@ -627,6 +627,7 @@ def test_procmain_rd_properties_and_sources_override(tmp_path):
         def _createAuxiliaries(self, dd):
             self.names = []
             self.preview_dir = dd.rd.getAbsPath(dd.getProperty("previewDir"))
+            self.configured = api.getConfig("inputsDir")
 
         def process(self, srcName):
             self.names.append(os.path.basename(srcName))
@@ -636,7 +637,9 @@ def test_procmain_rd_properties_and_sources_override(tmp_path):
     assert proc.names == ["a.fits", "b.fits"]
     assert proc.preview_dir == str(inputs / "res" / "previews")
     assert proc.dd.getProperty("extra") == "1"
-    assert api.getConfig("inputsDir") == str(inputs)
+    # --inputs-dir holds during the run, not after it
+    assert proc.configured == proc.inputsDir == str(inputs)
+    assert api.getConfig("inputsDir") != str(inputs)
     proc = run(Lister, ["--inputs-dir", str(inputs), str(inputs / "res" / "c.txt")],
                rdId="res/q", ddId="import")
     assert proc.names == ["c.txt"]

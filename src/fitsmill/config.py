@@ -42,7 +42,7 @@ import os
 import tempfile
 
 __all__ = ["getConfig", "get_config", "inputs_dir", "set_override",
-           "get_overrides", "ConfigError"]
+           "get_overrides", "set_overrides", "ConfigError"]
 
 # key (lower case) -> (section, DaCHS default relative to its base, base key)
 _PATH_ITEMS = {
@@ -87,8 +87,15 @@ def set_override(key, value):
 
 
 def get_overrides():
-    """Return a copy of the current overrides (to hand to worker processes)."""
+    """Return a copy of the current overrides (to hand to worker processes,
+    or to restore later with :func:`set_overrides`)."""
     return dict(_overrides)
+
+
+def set_overrides(overrides):
+    """Replace all overrides by ``overrides`` (from :func:`get_overrides`)."""
+    _overrides.clear()
+    _overrides.update(overrides)
 
 
 def _read_dachs_files():

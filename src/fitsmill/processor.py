@@ -458,8 +458,8 @@ def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
     sources : sequence of str, optional
         Paths, globs and ``@listfile`` entries.
     inputs_dir : str, optional
-        Inputs directory unless ``--inputs-dir`` is given; it also becomes
-        what ``getConfig("inputsDir")`` answers.
+        Inputs directory unless ``--inputs-dir`` is given; during the run it
+        is also what ``getConfig("inputsDir")`` answers (in workers too).
     properties : dict, optional
         Data descriptor properties (added to the RD's).
     argv : list of str, optional
@@ -490,8 +490,20 @@ def procmain(processorClass, rdId=None, ddId=None, *, sources=None,
         return None
     parser = build_parser(processorClass, prog, description)
     opts = parser.parse_args(argv)
+    _setup_logging(bool(getattr(opts, "beVerbose", False)))
+    # --inputs-dir holds while the run lasts (processor.inputsDir keeps
+    # it), so one procmain call cannot leak into the next.
+    saved = config.get_overrides()
+    try:
+        return _run(processorClass, parser, opts, rdId, ddId, sources,
+                    inputs_dir, properties, exit)
+    finally:
+        config.set_overrides(saved)
+
+
+def _run(processorClass, parser, opts, rdId, ddId, sources, inputs_dir,
+         properties, exit):
     verbose = bool(getattr(opts, "beVerbose", False))
-    _setup_logging(verbose)
     try:
         if getattr(opts, "inputsDir", None) or inputs_dir:
             config.set_override("inputsDir", opts.inputsDir or inputs_dir)

@@ -121,6 +121,13 @@ def test_constant_flux_and_single_point():
     assert np.argwhere(one == 0).tolist() == [[5, 5]]
 
 
+def test_fluxes_near_the_float_limits():
+    flux = np.array([-1.5e308, 0.0, 1.5e308])
+    px = _decode(plot_spectrum([1.0, 2.0, 3.0], flux, width=3, height=11,
+                               linear_fluxes=True, connect_points=False))
+    assert np.argwhere(px == 0).tolist() == [[0, 2], [5, 1], [10, 0]]
+
+
 @pytest.mark.parametrize("spectral, flux, message", [
     ([], [], "empty"),
     ([1.0, 2.0], [1.0], "differ"),

@@ -161,6 +161,12 @@ def plot_spectrum(spectral, flux, *, width=200, height=100,
 
     if good.any():
         lo_y, hi_y = values[good].min(), values[good].max()
+        with np.errstate(over="ignore"):
+            span = hi_y - lo_y
+        if not np.isfinite(span):
+            # Fluxes near the float limits: their difference overflows.
+            scale = max(abs(lo_y), abs(hi_y))
+            values, lo_y, hi_y = values / scale, lo_y / scale, hi_y / scale
         if hi_y > lo_y:
             ys = (hi_y - values) * ((plot_h - 1) / (hi_y - lo_y))
         else:

@@ -1,5 +1,7 @@
 #include "fm_card.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -334,6 +336,61 @@ void fm_card_split(const char *card, fm_card_fields *out)
         out->v_start = 8;
         out->v_len = rtrim(card, 8, FM_CARD_LEN) - 8;
         break;
+    }
+}
+
+/* The double of a scanned number span (blanks dropped, D exponents read as
+ * E); 0 when strtod does not read all of it. */
+static int span_to_double(const char *card, int start, int len, double *out)
+{
+    char buf[FM_CARD_LEN + 1];
+    char *end;
+    int n = 0;
+    for (int i = start; i < start + len; i++) {
+        char c = card[i];
+        if (c == ' ')
+            continue;
+        buf[n++] = (c == 'D' || c == 'd') ? 'E' : c;
+    }
+    buf[n] = '\0';
+    *out = strtod(buf, &end);
+    return n > 0 && end == buf + n;
+}
+
+/* The integer of a scanned integer span; 0 when it does not fit. */
+static int span_to_integer(const char *card, int start, int len, long long *out)
+{
+    unsigned long long v = 0;
+    int i = start, neg = 0;
+    if (card[i] == '+' || card[i] == '-')
+        neg = card[i++] == '-';
+    for (; i < start + len; i++) {
+        if (card[i] == ' ')
+            continue;
+        unsigned digit = (unsigned)(card[i] - '0');
+        if (v > (ULLONG_MAX - digit) / 10)
+            return 0;
+        v = v * 10 + digit;
+    }
+    if (v > (unsigned long long)LLONG_MAX)
+        return 0;
+    *out = neg ? -(long long)v : (long long)v;
+    return 1;
+}
+
+int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
+                   double *re, double *im)
+{
+    switch (f->vtype) {
+    case FM_VAL_INT:
+        return span_to_integer(card, f->v_start, f->v_len, ival);
+    case FM_VAL_FLOAT:
+        return span_to_double(card, f->v_start, f->v_len, re);
+    case FM_VAL_COMPLEX:
+        return span_to_double(card, f->v_start, f->v_len, re)
+               && span_to_double(card, f->v2_start, f->v2_len, im);
+    default:
+        return 0;
     }
 }
 

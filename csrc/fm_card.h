@@ -91,6 +91,14 @@ void fm_card_split(const char *card, fm_card_fields *out);
  * header read block by block is complete. */
 long fm_find_end(const char *buf, size_t len);
 
+/* The number of a split card: its integer (FM_VAL_INT) in *ival, or its
+ * double (FM_VAL_FLOAT) or real and imaginary parts (FM_VAL_COMPLEX) in *re
+ * and *im, correctly rounded.  Returns 1 when converted, 0 when the caller
+ * must convert the text itself: an integer beyond 64 bits, or a C library
+ * whose locale reads the decimal point differently. */
+int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
+                   double *re, double *im);
+
 /* Scan a header from the start of buf up to and including its END card.
  *
  * Cards are 80-byte aligned; every byte before the END card and the END

@@ -119,6 +119,39 @@ static void test_split(void)
     CHECK(f.key.kind == FM_CARD_END && (f.key.flags & FM_KF_JUNK));
 }
 
+static void test_number(void)
+{
+    fm_card_fields f;
+    long long i = 0;
+    double re = 0, im = 0;
+    const char *c;
+
+    c = card("N       = -0042");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && i == -42);
+    c = card("N       = 9223372036854775807");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && i == 9223372036854775807LL);
+    c = card("N       = 9223372036854775808");   /* left to the caller */
+    fm_card_split(c, &f);
+    CHECK(f.vtype == FM_VAL_INT && !fm_card_number(c, &f, &i, &re, &im));
+    c = card("N       = -  12");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && i == -12);
+    c = card("X       = 1.5D-3");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && re == 1.5e-3);
+    c = card("X       = 0.1");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && re == 0.1);
+    c = card("Z       = (1, -2.5E1)");
+    fm_card_split(c, &f);
+    CHECK(fm_card_number(c, &f, &i, &re, &im) && re == 1.0 && im == -25.0);
+    c = card("S       = 'text'");
+    fm_card_split(c, &f);
+    CHECK(!fm_card_number(c, &f, &i, &re, &im));
+}
+
 static void test_scan(void)
 {
     char buf[FM_BLOCK_LEN];
@@ -193,6 +226,7 @@ static void test_fuzz(void)
 int main(void)
 {
     test_split();
+    test_number();
     test_scan();
     test_fuzz();
     if (failures)

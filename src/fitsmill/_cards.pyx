@@ -20,6 +20,11 @@ cdef extern from "fm_card.h" nogil:
         FM_CARD_HIERARCH
         FM_CARD_NOVALUE
         FM_KF_LOWER
+        FM_VAL_UNDEFINED
+        FM_VAL_LOGICAL
+        FM_VAL_INT
+        FM_VAL_FLOAT
+        FM_VAL_COMPLEX
     ctypedef struct fm_card_key:
         int kind
         int key_start
@@ -35,6 +40,8 @@ cdef extern from "fm_card.h" nogil:
         int vflags
         int str_amp
     void fm_card_split(const char *card, fm_card_fields *out)
+    int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
+                       double *re, double *im)
     long fm_find_end(const char *buf, size_t len)
     int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
                        int *group, size_t *ncards, fm_error *err)
@@ -155,3 +162,39 @@ def find_end(const unsigned char[::1] buf):
     if buf.shape[0] == 0:
         return -1
     return fm_find_end(<const char *>&buf[0], <size_t>buf.shape[0])
+
+
+def card_fields(str image):
+    """Keyword, value and comment of one 80-character card image.
+
+    Returns
+    -------
+    tuple
+        ``(kind, keyword, key_flags, vtype, value, comment, vflags)``: the
+        keyword as written; the value as a Python object for logical,
+        numeric and undefined values (converted by the C kernel), otherwise
+        the text of the value token (strings with their quotes still
+        doubled) -- also for a number the kernel left to the caller (see
+        fm_card_number); the comment ('' when none).  The codes are those
+        of fm_card.h.
+    """
+    cdef Py_ssize_t size = 0
+    cdef const char *p = PyUnicode_AsUTF8AndSize(image, &size)
+    cdef fm_card_fields f
+    cdef long long ival = 0
+    cdef double re = 0, im = 0
+    if size != FM_CARD_LEN:
+        raise ValueError(f"card image must be 80 ASCII characters, not {size} bytes")
+    fm_card_split(p, &f)
+    vtype = f.vtype
+    if vtype == FM_VAL_UNDEFINED:
+        value = None
+    elif vtype == FM_VAL_LOGICAL:
+        value = p[f.v_start] == b'T'
+    elif vtype >= FM_VAL_INT and vtype <= FM_VAL_COMPLEX and fm_card_number(p, &f, &ival, &re, &im):
+        value = ival if vtype == FM_VAL_INT else re if vtype == FM_VAL_FLOAT else complex(re, im)
+    else:
+        value = image[f.v_start:f.v_start + f.v_len]
+    comment = image[f.c_start:f.c_start + f.c_len] if f.c_start >= 0 else ""
+    return (f.key.kind, image[f.key.key_start:f.key.key_start + f.key.key_len],
+            f.key.flags, vtype, value, comment, f.vflags)

@@ -58,33 +58,26 @@ def _number(text, is_float):
 
 
 def _split(image):
-    """The parsed fields of one 80-character card (see _cards.split_card)."""
-    (kind, ks, kl, kflags, vtype, vs, vl, v2s, v2l, cs, cl, vflags,
-     amp) = _cards.split_card(image)
-    key = image[ks:ks + kl]
+    """The fields of one 80-character card (see _cards.card_fields)."""
+    kind, key, kflags, vtype, value, comment, vflags = _cards.card_fields(image)
     if kflags & _KF_LOWER and kind not in (_HIERARCH, _NOVALUE):
         key = key.upper()
-    text = image[vs:vs + vl]
-    if vtype == _TEXT:
-        value = text
-    elif vtype == _UNDEFINED:
-        value = None
-    elif vtype == _LOGICAL:
-        value = text == "T"
-    elif vtype == _INT:
-        value = int(text) if not vflags & _VF_SPACES else _number(text, False)
-    elif vtype == _FLOAT:
-        value = float(text) if not vflags & (_VF_DEXP | _VF_SPACES) else \
-            _number(text, True)
-    elif vtype == _COMPLEX:
-        value = complex(_number(text, vflags & _VF_REAL_FLOAT),
-                        _number(image[v2s:v2s + v2l], vflags & _VF_IMAG_FLOAT))
-    elif vtype == _STRING:
-        value = text
-    else:
-        value = BadValue(text)
-    comment = image[cs:cs + cl] if cs >= 0 else ""
+    if vtype == _BAD:
+        value = BadValue(value)
+    elif value.__class__ is str and _INT <= vtype <= _COMPLEX:
+        value = _convert(image, vtype)
     return kind, key, kflags, vtype, value, comment, vflags
+
+
+def _convert(image, vtype):
+    """A number the C kernel left to Python (beyond 64 bits, or a C locale
+    with another decimal point)."""
+    spans = _cards.split_card(image)
+    vs, vl, v2s, v2l, vflags = spans[5], spans[6], spans[7], spans[8], spans[11]
+    if vtype == _COMPLEX:
+        return complex(_number(image[vs:vs + vl], vflags & _VF_REAL_FLOAT),
+                       _number(image[v2s:v2s + v2l], vflags & _VF_IMAG_FLOAT))
+    return _number(image[vs:vs + vl], vtype == _FLOAT)
 
 
 def parse_card(image):

@@ -12,6 +12,7 @@ from astropy.io.fits.card import UNDEFINED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fitsmill import _cards, cardvalue
 from fitsmill.cardvalue import format_card, parse_card
 from fitsmill.errors import FitsFormatError
 from fitsmill.header import Card, Header
@@ -248,3 +249,16 @@ def test_commentary_splitting(text):
     h.add_history(text)
     assert "".join(h["HISTORY"]) == text
     assert all(len(card.image) == 80 for card in h.cards)
+
+
+@pytest.mark.parametrize("image, value", [
+    ("A       = 1.5D3", 1500.0), ("A       = (1, -2.5E1)", 1 - 25j), ("A       = -  12", -12),
+    ("A       = 123456789012345678901234567890", 123456789012345678901234567890),
+])
+def test_python_conversion_agrees_with_the_kernel(image, value):
+    """The Python fallback (numbers beyond 64 bits, foreign C locale) gives
+    what the C kernel gives."""
+    image = f"{image:80}"
+    vtype = _cards.card_fields(image)[3]
+    converted = cardvalue._convert(image, vtype)
+    assert type(converted) is type(value) and converted == value == parse_card(image)[2]

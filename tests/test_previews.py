@@ -1,14 +1,27 @@
 """Preview naming (DaCHS's macros) and the PreviewMaker processor."""
 
 import base64
+import io
+import math
 import os
+import subprocess
+import sys
 
+import numpy
 import pytest
+from astropy.io import fits
 from hypothesis import given, settings, strategies as st
+from PIL import Image
 
+from fitsmill import api
+from fitsmill.cli import main as fitsmill_main
+from fitsmill.imaging import PreviewStyle, render
 from fitsmill.naming import (NamingPolicy, accref_from_flat_name, flat_name,
                              split_preview_path, standard_preview_path,
                              validate_accref)
+from fitsmill.previews import PreviewMaker
+
+from reference import block_mean
 
 
 def test_standard_name_matches_dachs_test():
@@ -74,14 +87,6 @@ def test_bad_naming_specs(spec):
 
 # ---------------------------------------------------------------- PreviewMaker
 
-import io  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-from PIL import Image  # noqa: E402
-
-from fitsmill import api  # noqa: E402
-from fitsmill.previews import PreviewMaker  # noqa: E402
 
 CALLS = []
 
@@ -254,16 +259,6 @@ def test_modes_follow_the_umask(tmp_path):
 
 # ----------------------------------------------------- FITS previews, CLI
 
-import math  # noqa: E402
-
-import numpy  # noqa: E402
-from astropy.io import fits  # noqa: E402
-
-from fitsmill.cli import main as fitsmill_main  # noqa: E402
-from fitsmill.imaging import PreviewStyle, render  # noqa: E402
-
-from common import fitsverify  # noqa: E402,F401 -- previews are not FITS; kept for symmetry
-
 
 PREVIEW_SIZE = 200
 
@@ -319,11 +314,8 @@ def _rgb_source(inputs):
 
 def _reference_preview(values, size, style):
     """Block means in NumPy (factor = ceil(max side / size)), then render."""
-    import sys
-    sys.path.insert(0, os.path.dirname(__file__))
-    from test_shrink import _block_mean
     factor = math.ceil(max(values.shape) / size)
-    return render(_block_mean(values, factor).astype(numpy.float32), style)
+    return render(block_mean(values, factor), style)
 
 
 def _decode(path_or_bytes):

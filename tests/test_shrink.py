@@ -5,9 +5,10 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from fitsmill.shrink import shrink_header, shrinkWCSHeader
+from fitsmill.shrink import iterScaledBytes, shrink_fits, shrink_header, shrinkWCSHeader
 
 from common import fitsverify
+from reference import block_mean
 
 
 def _base(naxis1=1000, naxis2=800):
@@ -204,22 +205,6 @@ def test_bad_convention_and_1d():
 
 # ------------------------------------------------------------ shrunk files
 
-from fitsmill.shrink import iterScaledBytes, shrink_fits  # noqa: E402
-
-
-def _block_mean(values, factor):
-    """Plain-NumPy reference: mean of the finite pixels of each block, edge
-    blocks using the pixels present, NaN for blocks without any."""
-    h, w = values.shape
-    ph, pw = -h % factor, -w % factor
-    padded = np.pad(values.astype(np.float64), ((0, ph), (0, pw)), constant_values=np.nan)
-    blocks = padded.reshape((h + ph) // factor, factor, (w + pw) // factor, factor)
-    valid = np.isfinite(blocks)
-    total = np.where(valid, blocks, 0.0).sum(axis=(1, 3))
-    count = valid.sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
-
 
 def _plate(tmp_path, shape=(203, 157)):
     rng = np.random.default_rng(5)
@@ -245,7 +230,7 @@ def test_shrink_fits_pixels_wcs_and_validity(tmp_path, factor):
     with fits.open(dest) as hdus:
         assert len(hdus) == 1 and hdus[0].header["BITPIX"] == -32
         data = hdus[0].data
-        expected = _block_mean(values, factor)
+        expected = block_mean(values, factor)
         assert data.shape == expected.shape
         assert np.allclose(data, expected, rtol=1e-6, equal_nan=True)
         assert hdus[0].header["OBJECT"] == "plate"
@@ -284,7 +269,7 @@ def test_shrink_extension_cube_plane(tmp_path):
     fitsverify(tmp_path / "s.fits")
     data = fits.getdata(tmp_path / "s.fits")
     assert np.isnan(data[0, 0])
-    assert np.allclose(data, _block_mean(cube[1], 4), equal_nan=True)
+    assert np.allclose(data, block_mean(cube[1], 4), equal_nan=True)
 
 
 def test_shrink_tile_compressed(tmp_path):
@@ -298,7 +283,7 @@ def test_shrink_tile_compressed(tmp_path):
     fitsverify(tmp_path / "s.fits")
     hdr = fits.getheader(tmp_path / "s.fits")
     assert "ZIMAGE" not in hdr and hdr["NAXIS1"] == 12 and hdr["CD1_1"] == -4e-3
-    assert np.allclose(fits.getdata(tmp_path / "s.fits"), _block_mean(raw, 4))
+    assert np.allclose(fits.getdata(tmp_path / "s.fits"), block_mean(raw, 4))
 
 
 def test_failed_shrink_leaves_nothing(tmp_path):

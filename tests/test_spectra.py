@@ -2,6 +2,7 @@
 against the plotted values; spectrum readers against astropy-written files."""
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,9 @@ from astropy.io.votable import from_table, writeto
 from astropy.table import MaskedColumn, Table
 from PIL import Image
 
+from fitsmill import api
+from fitsmill.cli import main as fitsmill_main
+from fitsmill.naming import flat_name
 from fitsmill.spectra import (MISSING_GREY, NONPOSITIVE_GREY, STRIP_HEIGHT,
                               plot_spectrum, read_spectrum)
 
@@ -267,12 +271,6 @@ def test_read_votable_masked_values_become_nan(tmp_path):
 
 
 # ------------------------------------------------------ SpectralPreviewMaker
-
-import os  # noqa: E402
-
-from fitsmill import api  # noqa: E402
-from fitsmill.cli import main as fitsmill_main  # noqa: E402
-from fitsmill.naming import flat_name  # noqa: E402
 
 
 class ManualSpectralPreviewMaker(api.SpectralPreviewMaker):

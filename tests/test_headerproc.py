@@ -503,3 +503,14 @@ def test_immediate_processor_growing_header(tmp_path):
     assert data_hash(tmp_path / "g.fits") == digest
     fitsverify(tmp_path / "g.fits")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fits"]
+
+
+def test_sort_headers_long_strings_and_hierarch():
+    hdr = header(*BASIC, ("HISTORY", "h"), ("LONGSTR", "x" * 150, "long"),
+                 ("HIERARCH PPAK P1F1 PVERSION", "1.0"))
+    out = sort_headers(hdr)
+    parsed = fits.Header.fromstring(out.tostring())
+    assert parsed["LONGSTR"] == "x" * 150
+    assert parsed["PPAK P1F1 PVERSION"] == "1.0"
+    assert list(parsed.keys())[-3:] == ["PPAK P1F1 PVERSION", "", "HISTORY"]
+    assert sort_headers(out).tostring() == out.tostring()

@@ -18,8 +18,8 @@ from fitsmill.errors import FitsmillError
 from fitsmill.header import Header
 from fitsmill.templates import (
     MINIMAL_IMAGE_TEMPLATE, PLATE_TEMPLATE, PLATE_TEMPLATE_2014, WFPDB_TEMPLATE,
-    Fixed, make_header_from_template, register_template, separator,
-    update_templated_header)
+    ExtraCards, Fixed, Matching, Numbered, make_header_from_template,
+    register_template, separator, update_templated_header)
 
 
 def keywords(hdr):
@@ -95,10 +95,9 @@ def test_dachs_update_templated_header(dachstest):
 # ------------------------------------------------- the WFPDB template
 
 def _explicit(template):
-    return [item[0] if isinstance(item, tuple) else item.keyword
-            for item in template
-            if isinstance(item, (tuple, Fixed)) and len(item) in (2, 3)
-            and not type(item).__name__ in ("Numbered", "Matching", "ExtraCards")]
+    """Keywords of the template's fixed and caller-filled cards, in order."""
+    return [item[0] for item in template
+            if not isinstance(item, (Numbered, Matching, ExtraCards))]
 
 
 def _seq(fmt):

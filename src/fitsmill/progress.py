@@ -68,7 +68,7 @@ class Progress:
         self._bar = None
         if mode == "bar":
             from tqdm import tqdm
-            self._bar = tqdm(total=total, file=self.stream, unit=" " + label,
+            self._bar = tqdm(total=total, file=self.stream, unit="src",
                              dynamic_ncols=True, smoothing=0.1)
 
     def update(self, done=1, failed=0):

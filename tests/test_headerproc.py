@@ -514,3 +514,17 @@ def test_sort_headers_long_strings_and_hierarch():
     assert parsed["PPAK P1F1 PVERSION"] == "1.0"
     assert list(parsed.keys())[-3:] == ["PPAK P1F1 PVERSION", "", "HISTORY"]
     assert sort_headers(out).tostring() == out.tostring()
+
+
+def test_apply_keeps_checksums_valid(tmp_path):
+    hdu = fits.PrimaryHDU(np.arange(12, dtype=np.int16).reshape(3, 4))
+    hdu.header["SEED"] = 3
+    hdu.writeto(tmp_path / "sum.fits", checksum=True)
+    old_datasum = fits.getheader(tmp_path / "sum.fits")["DATASUM"]
+    run(SquareProcessor, tmp_path, "--apply")
+    hdr = fits.getheader(tmp_path / "sum.fits")
+    assert hdr["SQUARE"] == 9 and hdr["DATASUM"] == old_datasum
+    report = fitsverify(tmp_path / "sum.fits")
+    assert "checksum" not in report.lower() or "0 warning" in report
+    with fits.open(tmp_path / "sum.fits", checksum=True) as hdul:
+        assert hdul[0].verify_checksum() == 1

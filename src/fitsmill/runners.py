@@ -29,7 +29,7 @@ import uuid
 from concurrent.futures.process import BrokenProcessPool
 
 from fitsmill import config, gather
-from fitsmill.errors import SkipThis
+from fitsmill.errors import FitsmillError, SkipThis
 from fitsmill.sources import DataDescriptor
 
 __all__ = ["OK", "SKIP", "FAIL", "Bail", "WorkerDied", "Collector", "call_one",
@@ -154,12 +154,18 @@ class Collector:
 # ---------------------------------------------------------------- worker side
 
 def _dumps(obj, by_value=False):
+    error = None
     if not by_value:
         try:
             return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 -- fall back to pickling by value
-            pass
-    import cloudpickle
+        except Exception as exc:  # noqa: BLE001 -- fall back to pickling by value
+            error = exc
+    try:
+        import cloudpickle
+    except ImportError:
+        raise FitsmillError(
+            f"cannot send the processor to worker processes ({error}); define"
+            " the class at module level or install cloudpickle") from None
     return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -58,15 +58,18 @@ def make_header(ncards):
     return h
 
 
-def timeit(func, number, repeats):
-    """Median seconds per call over ``repeats`` batches of ``number`` calls."""
-    times = []
+def timeit(funcs, numbers, repeats):
+    """Median seconds per call of each function, over ``repeats`` rounds in
+    which every function runs one batch in turn (interleaved, so a change
+    in the machine's load hits all of them alike)."""
+    times = [[] for _ in funcs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+        for func, number, sample in zip(funcs, numbers, times):
+            start = time.perf_counter()
+            for _ in range(number):
+                func()
+            sample.append((time.perf_counter() - start) / number)
+    return [statistics.median(sample) for sample in times]
 
 
 def cases(raw, path, keys):
@@ -115,7 +118,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     args = parser.parse_args(argv)
-    repeats = 3 if args.quick else 5
+    repeats = 3 if args.quick else 9
     scale = 0.02 if args.quick else 1.0
     warnings.simplefilter("ignore")
 
@@ -131,11 +134,12 @@ def main(argv=None):
             assert Header.fromstring(raw).tobytes() == raw
             keys = ["NAXIS1", "BITPIX"] + [k for k in header if k[1:4] == "KEY"][-3:]
             fm, ap, fio = cases(raw, path, keys)
-            number = max(1, int(30000 * scale / ncards))
+            number = max(1, int(20000 * scale / ncards))
             for name in fm:
-                t_fm = timeit(fm[name], number, repeats)
-                t_ap = timeit(ap[name], max(1, number // 10), repeats)
-                t_fio = timeit(fio[name], max(1, number // 5), repeats) if name in fio else None
+                funcs = [fm[name], ap[name]] + ([fio[name]] if name in fio else [])
+                numbers = [number, max(1, number // 10), max(1, number // 5)]
+                t_fm, t_ap, *t_fio = timeit(funcs, numbers, repeats)
+                t_fio = t_fio[0] if t_fio else None
                 fio_text = f"{t_fio * 1e6:9.1f}us" if t_fio else f"{'-':>11}"
                 ratio_fio = f"{t_fio / t_fm:8.1f}x" if t_fio else f"{'-':>9}"
                 print(f"{ncards:>5} {name:<18} {t_fm * 1e6:9.1f}us {t_ap * 1e6:9.1f}us "

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -469,8 +470,7 @@ def test_ctrl_c_exits_2(script, jobs):
         while not marker.exists():
             if proc.poll() is not None:
                 pytest.fail(proc.communicate()[1])
-            # polling for the worker to start; no timing is asserted
-            subprocess.run(["sleep", "0.1"])
+            time.sleep(0.1)  # polling for the worker to start; nothing timed
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:

@@ -321,6 +321,10 @@ def test_invalid_cards_kept_verbatim_and_reported():
         "DUP     =                    1",
         "DUP     =                    2",
         "CONTINUE  'orphan'",
+        "SPACED  = -  12",
+        "LOWEXP  = 1.5e3",
+        "QUOTE   = 'it's'",
+        "  LEAD  = 1",
     ]
     raw = "".join(f"{c:80}" for c in cards) + "END     junk" + " " * 68
     raw += " " * (2880 - len(raw))
@@ -328,9 +332,12 @@ def test_invalid_cards_kept_verbatim_and_reported():
     assert h.tostring() == raw
     problems = "\n".join(h.verify())
     for words in ("'LOWER' is not upper case", "unparsable value '12 34", "no value indicator",
-                  "outside A-Z", "'DUP' appears 2 times", "does not continue", "END card"):
+                  "outside A-Z", "'DUP' appears 2 times", "does not continue", "END card",
+                  "'SPACED': number with blanks", "'LOWEXP': lower-case exponent",
+                  "'QUOTE': quote inside a string is not doubled", "'LEAD' has characters"):
         assert words in problems
     assert h["LOWER"] == 1 and h.comments["BADVAL"] == "two numbers"
+    assert (h["SPACED"], h["LOWEXP"], h["QUOTE"], h["LEAD"]) == (-12, 1500.0, "it's", 1)
     with pytest.raises(FitsFormatError, match="unparsable"):
         h["BADVAL"]
     h["SIMPLE"] = False

@@ -19,7 +19,7 @@ import threading
 from fitsmill._cards import find_end
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
-from fitsmill.layout import check_layout, data_size, fast_layout
+from fitsmill.layout import check_layout, data_size, fast_layout, same_layout
 
 __all__ = [
     "BLOCK_SIZE", "CARD_SIZE", "HDUInfo", "iter_hdus", "find_hdu",
@@ -163,9 +163,9 @@ def _read_header_bytes(read, path, base, max_blocks, first):
             raise FitsFormatError(
                 f"byte 0x{bad.group()[0]:02x} is not printable ASCII in the header",
                 path=path, offset=offset + bad.start())
-        chunks.append(block)
         if _end_card_at(block) >= 0:
-            return b"".join(chunks)
+            return b"".join(chunks + [block]) if chunks else block
+        chunks.append(block)
         if max_blocks is not None and len(chunks) >= max_blocks:
             raise FitsFormatError(
                 f"no END card within {max_blocks} blocks", path=path,
@@ -433,8 +433,7 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     old = info.header
     cards = _card_bytes(new)
     # Equal layout signatures settle it cheaply; otherwise compare values.
-    if not force and (info._layout is None or
-                      fast_layout(cards, len(cards))[0] != info._layout):
+    if not force and (info._layout is None or not same_layout(info._layout, cards)):
         check_layout(old, new, path, info.header_offset)
     if checksum == "auto":
         checksum = "CHECKSUM" in new or "DATASUM" in new
@@ -743,7 +742,9 @@ def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
     if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
         raise ValueError(f"reserve must be a non-negative int, not {reserve!r}")
     _check_ext(ext)
-    path = os.path.abspath(os.fspath(path))
+    path = os.fspath(path)
+    if not os.path.isabs(path):
+        path = os.path.abspath(path)
     _check_writable_name(path)
     fd, st = _open_locked(path, wait)
     try:

@@ -14,7 +14,7 @@ unchanged; anything else falls back to the general comparison.
 
 from fitsmill.errors import FitsFormatError, FitsmillError
 
-__all__ = ["data_size", "fast_layout", "check_layout"]
+__all__ = ["data_size", "fast_layout", "same_layout", "check_layout"]
 
 CARD = 80
 _BITPIX = (8, 16, 32, 64, -32, -64)
@@ -25,6 +25,8 @@ _TABLE_LAYOUT_PREFIXES = ("TFORM", "TBCOL")
 _Z_NOT_LAYOUT = ("ZHECKSUM", "ZDATASUM")
 _TABLE_CARD_PREFIXES = (b"TFIELDS ", b"THEAP   ", b"TFORM", b"TBCOL", b"Z")
 _PRIMARY_EXTRAS = (b"GROUPS  =", b"PCOUNT  =", b"GCOUNT  =")
+_PRIMARY_INITIALS = (b"G", b"P")
+_NAXIS_KEYS = [b"NAXIS%-3d" % i for i in range(1000)]
 
 
 # ---------------------------------------------------------------- general
@@ -150,18 +152,18 @@ def _fixed_int(raw, card):
     return int(text)
 
 
-def _aligned_cards(raw, start, end, keys):
-    """Images of the cards in raw[start:end] that begin with one of
-    ``keys``.  The first bytes of all cards, sliced out in C, are searched
-    for the keys' initials: a substring search of a header (mostly blanks)
-    for a keyword with blanks in it is much slower."""
+def _aligned_cards(raw, start, end):
+    """Images of the random-groups cards (GROUPS, PCOUNT, GCOUNT) in
+    raw[start:end].  The first bytes of all cards, sliced out in C, are
+    searched for the keys' initials: a substring search of a header (mostly
+    blanks) for a keyword with blanks in it is much slower."""
     initials = raw[start:end:CARD]
     found = []
-    for letter in {key[:1] for key in keys}:
+    for letter in _PRIMARY_INITIALS:
         i = initials.find(letter)
         while i >= 0:
             pos = start + i * CARD
-            if raw.startswith(keys, pos):
+            if raw.startswith(_PRIMARY_EXTRAS, pos):
                 found.append(raw[pos:pos + CARD])
             i = initials.find(letter, i + 1)
     return found
@@ -173,8 +175,17 @@ def _table_cards(raw, start, end):
             if raw.startswith(_TABLE_CARD_PREFIXES, pos)]
 
 
+def _extras(kind, raw, start, end):
+    """Layout cards after the mandatory ones, in a canonical order."""
+    if kind == "primary":
+        return tuple(sorted(_aligned_cards(raw, start, end)))
+    if kind == "table":
+        return tuple(sorted(_table_cards(raw, start, end)))
+    return ()
+
+
 def fast_layout(raw, end):
-    """Signature and data size of header bytes, from the raw cards.
+    """Layout signature and data size of header bytes, from the raw cards.
 
     Parameters
     ----------
@@ -186,9 +197,9 @@ def fast_layout(raw, end):
     Returns
     -------
     signature : tuple or None
-        Bytes of every card that fixes the data layout; None when the header
-        does not follow the standard's mandatory-keyword rules closely enough
-        for this shortcut.
+        The bytes of every card that fixes the data layout, for
+        :func:`same_layout`; None when the header does not follow the
+        standard's mandatory-keyword rules closely enough for this shortcut.
     size : int or None
         The data size, None when unknown here (use :func:`data_size`).
     """
@@ -203,7 +214,7 @@ def fast_layout(raw, end):
         return None, None
     product = 1
     for i in range(1, naxis + 1):
-        if raw[(2 + i) * CARD:(2 + i) * CARD + 8] != b"NAXIS%-3d" % i:
+        if not raw.startswith(_NAXIS_KEYS[i], (2 + i) * CARD):
             return None, None
         n = _fixed_int(raw, 2 + i)
         if n is None or n < 0:
@@ -211,16 +222,29 @@ def fast_layout(raw, end):
         product *= n
     start = mandatory * CARD
     if is_ext:
-        if raw[start - 2 * CARD:start - CARD - 72] != b"PCOUNT  " or \
-                raw[start - CARD:start - 72] != b"GCOUNT  ":
+        if not raw.startswith(b"PCOUNT  ", start - 2 * CARD) or \
+                not raw.startswith(b"GCOUNT  ", start - CARD):
             return None, None
         pcount, gcount = _fixed_int(raw, mandatory - 2), _fixed_int(raw, mandatory - 1)
         if pcount is None or gcount is None or pcount < 0 or gcount < 0:
             return None, None
-        extras = _table_cards(raw, start, end) if raw[10:18] != b"'IMAGE  " else []
+        kind = "image" if raw.startswith(b"'IMAGE  ", 10) else "table"
         size = 0 if naxis == 0 else abs(bitpix) // 8 * gcount * (pcount + product)
     else:
-        extras = _aligned_cards(raw, start, end, _PRIMARY_EXTRAS)
-        # Random groups (GROUPS, PCOUNT, GCOUNT) are left to data_size.
-        size = None if extras else 0 if naxis == 0 else abs(bitpix) // 8 * product
-    return (raw[:start], tuple(sorted(extras))), size
+        kind = "primary"
+        size = 0 if naxis == 0 else abs(bitpix) // 8 * product
+    extras = _extras(kind, raw, start, end)
+    if kind == "primary" and extras:
+        size = None          # random groups: left to data_size
+    return (kind, raw[:start], extras), size
+
+
+def same_layout(signature, cards):
+    """Whether header cards (bytes, up to END) have exactly the layout
+    cards of ``signature`` (from :func:`fast_layout` of the old header).
+
+    True proves the layout unchanged; False only means "compare values".
+    """
+    kind, prefix, extras = signature
+    return cards.startswith(prefix) and \
+        _extras(kind, cards, len(prefix), len(cards)) == extras

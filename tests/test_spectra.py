@@ -19,8 +19,9 @@ from fitsmill.spectra import (MISSING_GREY, NONPOSITIVE_GREY, STRIP_HEIGHT,
 
 
 def _decode(png):
+    Image.open(io.BytesIO(png)).verify()  # chunk CRCs and structure
     im = Image.open(io.BytesIO(png))
-    assert im.format == "PNG"
+    assert (im.format, im.mode) == ("PNG", "L")
     return np.asarray(im.convert("L"))
 
 
@@ -72,6 +73,31 @@ def test_points_are_single_pixels_and_lines_are_connected():
     # A steep segment is a solid vertical run, with no holes.
     run = _black_rows(line, cols[1])
     assert np.array_equal(run, np.arange(run.min(), run.max() + 1))
+
+
+def _sampled_polyline(x, y, width, height):
+    """Reference rasteriser: sample every segment densely and round each
+    sample to its pixel (the union is the set of pixels the line crosses)."""
+    xs = (x - x.min()) * (width - 1) / (x.max() - x.min())
+    ys = (y.max() - y) * (height - 1) / (y.max() - y.min())
+    t = np.linspace(0.0, 1.0, 20001)[:, None]
+    px = np.rint(xs[:-1] + t * (xs[1:] - xs[:-1])).astype(int)
+    py = np.rint(ys[:-1] + t * (ys[1:] - ys[:-1])).astype(int)
+    mask = np.zeros((height, width), bool)
+    mask[py.ravel(), px.ravel()] = True
+    return mask
+
+
+@pytest.mark.parametrize("n", [3, 12, 60, 400])
+def test_line_pixels_match_a_dense_sampling_reference(n):
+    # Sparse (segments crossing many columns) to dense (many points per
+    # column), steep and shallow: the drawn pixels are exactly the pixels
+    # the polyline passes through.
+    rng = np.random.default_rng(n)
+    x = np.sort(rng.uniform(0, 100, n))
+    y = rng.uniform(-5, 5, n) + np.linspace(0, 20, n)
+    px = _decode(plot_spectrum(x, y, width=90, height=40, linear_fluxes=True))
+    assert np.array_equal(px == 0, _sampled_polyline(x, y, 90, 40))
 
 
 def test_nan_fluxes_break_the_line_and_are_marked():

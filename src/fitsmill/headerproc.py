@@ -56,8 +56,11 @@ DATA_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND"
 
 _NAXISN = re.compile(r"NAXIS[1-9][0-9]{0,2}")
 
-# Keywords a primary header (the cache file) must not have.
-_NOT_PRIMARY = frozenset(("XTENSION", "PCOUNT", "GCOUNT"))
+# Keywords the cache file must not have: extension keywords (it is a
+# primary header) and the file's checksums (wrong for the cache; the apply
+# recomputes them from the file's DATASUM).
+_CHECKSUMS = frozenset(("CHECKSUM", "DATASUM"))
+_NOT_IN_CACHE = frozenset(("XTENSION", "PCOUNT", "GCOUNT")) | _CHECKSUMS
 
 # The cards that make a cache a data-less primary header.
 _CACHE_CARDS = {
@@ -279,10 +282,10 @@ class HeaderProcessor(FileProcessor):
     def _writeCache(self, srcName, hdr):
         """Write ``hdr`` as the cache of ``srcName``: a data-less FITS header.
 
-        BITPIX becomes 8, NAXIS 0; NAXISn and the extension keywords
-        (XTENSION, PCOUNT, GCOUNT) go, so the cache is a valid primary
-        header (they come back from the file on apply).  The file is
-        replaced atomically.
+        BITPIX becomes 8, NAXIS 0; NAXISn, the extension keywords
+        (XTENSION, PCOUNT, GCOUNT) and the checksums go, so the cache is a
+        valid primary header (they come back from the file on apply, the
+        checksums recomputed).  The file is replaced atomically.
 
         Returns
         -------
@@ -299,7 +302,7 @@ class HeaderProcessor(FileProcessor):
         for keyword, image in zip(cards.keys, cards.images):
             if keyword in _CACHE_CARDS and keyword != "SIMPLE":
                 image = _CACHE_CARDS[keyword]
-            if not _NAXISN.fullmatch(keyword) and keyword not in _NOT_PRIMARY:
+            if not _NAXISN.fullmatch(keyword) and keyword not in _NOT_IN_CACHE:
                 images.append(image)
         hdr = header_from_images(images)
         cache = self._sorted(hdr)
@@ -330,16 +333,18 @@ class HeaderProcessor(FileProcessor):
     def _fixHeaderDataKeys(self, srcName, hdr):
         """Return ``hdr`` with its data-describing cards from the file.
 
-        The file's cards for :attr:`keepKeys`, :data:`DATA_KEYS` and every
-        NAXISn replace those of ``hdr`` (byte for byte) or are added; the
-        :data:`DATA_KEYS` and NAXISn cards the file lacks are removed.
+        The file's cards for :attr:`keepKeys`, :data:`DATA_KEYS`, every
+        NAXISn and the checksums (CHECKSUM, DATASUM) replace those of
+        ``hdr`` (byte for byte) or are added; the :data:`DATA_KEYS` and NAXISn
+        cards the file lacks are removed.  The write then refreshes CHECKSUM
+        from the file's DATASUM.
 
         Returns
         -------
         Header
             A new header; ``hdr`` is not changed.
         """
-        keep = self.keepKeys | DATA_KEYS
+        keep = self.keepKeys | DATA_KEYS | _CHECKSUMS
         current = CardList(self.getPrimaryHeader(srcName))
         from_file = {}
         for keyword, image in zip(current.keys, current.images):

@@ -261,8 +261,8 @@ class _Filler:
                     self.claims.setdefault(index, []).append((key, match))
                     break
         claimed = {key for found in self.claims.values() for key, _ in found}
-        self.extras = [key for key in sources.keywords()
-                       if key not in explicit and key not in claimed]
+        self.extras = dict.fromkeys(key for key in sources.keywords()
+                                    if key not in explicit and key not in claimed)
 
     def emit(self, keyword, value, comment):
         if value is not None:
@@ -273,7 +273,8 @@ class _Filler:
         extras_done = False
         for index, item in enumerate(self.template):
             if isinstance(item, ExtraCards):
-                self.add_extras(item.title)
+                if not extras_done:
+                    self.add_extras(item.title)
                 extras_done = True
             elif isinstance(item, Numbered):
                 self.add_numbered(index, item)

@@ -10,9 +10,11 @@ the same run, for each size:
 * file: read the primary header of a file (fitsmill ``Header.fromfile``,
   astropy ``fits.getheader``, fitsio ``read_header``).
 
-Prints the median time per call over several batches and the ratio of each
-peer to fitsmill.  The machine is shared, so absolute figures are noisy:
-compare the ratios, which come from the same run.
+Prints the median CPU time per call over several interleaved batches and
+the ratio of each peer to fitsmill.  CPU time (not wall time) because the
+machine is shared: time spent waiting for a core is not counted, yet
+figures stay noisy (caches, frequency), so compare the ratios, which come
+from the same run.
 
 Usage: python benchmarks/header_parse.py [--quick]
 """
@@ -65,10 +67,10 @@ def timeit(funcs, numbers, repeats):
     times = [[] for _ in funcs]
     for _ in range(repeats):
         for func, number, sample in zip(funcs, numbers, times):
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(number):
                 func()
-            sample.append((time.perf_counter() - start) / number)
+            sample.append((time.process_time() - start) / number)
     return [statistics.median(sample) for sample in times]
 
 
@@ -122,7 +124,7 @@ def main(argv=None):
     scale = 0.02 if args.quick else 1.0
     warnings.simplefilter("ignore")
 
-    print("median time per call (shared machine: compare ratios, not absolute times)")
+    print("median CPU time per call (shared machine: compare ratios, not absolute times)")
     print(f"{'cards':>5} {'case':<18} {'fitsmill':>11} {'astropy':>11} {'fitsio':>11}"
           f" {'astropy/fm':>10} {'fitsio/fm':>9}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -75,10 +75,25 @@ static int find_value_indicator(const char *card)
     return -1;
 }
 
+/* Whether the keyword field may be one of the special names (END,
+ * COMMENT, HISTORY, CONTINUE, HIERARCH, blank): a cheap first-letter test
+ * that spares ordinary cards the full comparisons. */
+static int may_be_special(const char *card)
+{
+    switch (card[0]) {
+    case ' ': case 'C': case 'E': case 'H': case 'c': case 'h':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 void fm_card_keyword(const char *card, fm_card_key *out)
 {
     out->flags = 0;
     out->val_start = 8;
+    if (!may_be_special(card))
+        goto standard;
     if (keyword_field_is(card, "END", 0)) {
         out->kind = FM_CARD_END;
         set_key_span(card, 0, 8, out);
@@ -109,6 +124,7 @@ void fm_card_keyword(const char *card, fm_card_key *out)
         out->flags |= key_flags(card, out->key_start, out->key_len) & FM_KF_LOWER;
         return;
     }
+standard:;
     int vi = find_value_indicator(card);
     if (vi >= 0 && vi <= 8) {
         out->kind = FM_CARD_VALUE;
@@ -417,7 +433,14 @@ int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
     long head = -1;   /* card whose long string is still open, or -1 */
     for (size_t i = 0; i < n; i++) {
         const char *card = buf + i * FM_CARD_LEN;
+        /* branch-free over the card so the compiler vectorises it; the
+         * offending byte is looked for only when there is one */
+        unsigned bad = 0;
         for (int j = 0; j < FM_CARD_LEN; j++) {
+            unsigned char c = (unsigned char)card[j];
+            bad |= (unsigned)(c < 32) | (unsigned)(c > 126);
+        }
+        for (int j = 0; bad && j < FM_CARD_LEN; j++) {
             unsigned char c = (unsigned char)card[j];
             if (c < 32 || c > 126)
                 return fm_fail(err, FM_ERR_FORMAT,

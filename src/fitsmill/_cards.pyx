@@ -54,6 +54,9 @@ cdef tuple _scan(const char *p, size_t n, object path, long long base):
     cdef long end = fm_find_end(p, n)
     cdef fm_card_key *keys
     cdef int *group
+    cdef str text, name
+    cdef list images = [], names = []
+    cdef bint mixed = False
     if end < 0:
         # no END: only the error is wanted, found without per-card arrays
         status = fm_header_scan(p, n, NULL, NULL, &ncards, &err)
@@ -76,9 +79,6 @@ cdef tuple _scan(const char *p, size_t n, object path, long long base):
         _check(status, &err, path)
         # The scan proved every byte up to END is printable ASCII.
         text = PyUnicode_DecodeASCII(p, (ncards + 1) * FM_CARD_LEN, NULL)
-        images = []
-        names = []
-        mixed = False
         while i < ncards:
             j = i * FM_CARD_LEN
             images.append(text[j:j + (1 + group[i]) * FM_CARD_LEN])

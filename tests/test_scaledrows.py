@@ -184,6 +184,18 @@ def test_gzip_stream_equals_plain(tmp_path):
         scaled_image(tmp_path / "p.fits.gz", ext="NOPE")
 
 
+def test_gzip_members_and_padding(tmp_path):
+    """Concatenated gzip members are one stream; zero padding after the last
+    member is ignored (as gzip does)."""
+    raw = np.arange(40 * 30, dtype=np.int32).reshape(40, 30)
+    write_raw_image(tmp_path / "m.fits", raw)
+    blob = (tmp_path / "m.fits").read_bytes()
+    cut = len(blob) // 3
+    path = tmp_path / "m.fits.gz"
+    path.write_bytes(gzip.compress(blob[:cut]) + gzip.compress(blob[cut:]) + b"\0" * 512)
+    assert_same(scaled_image(path, factor=3), block_mean(raw, 3))
+
+
 def test_cube_plane_from_gzip(tmp_path):
     rng = np.random.default_rng(12)
     cube = raw_values(rng, -32, (3, 20, 30))

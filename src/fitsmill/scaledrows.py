@@ -23,6 +23,7 @@ import zlib
 import numpy as np
 
 from fitsmill import _rows
+from fitsmill._inflate import GzipStream
 from fitsmill.errors import FitsFormatError
 
 __all__ = ["iter_scaled_rows", "scaled_image", "iterScaledRows"]
@@ -200,9 +201,9 @@ class _Source:
                     self.image = _Image(info.header, self.path, info.header_offset)
                     self._set_data(stream, info.data_offset)
                 return
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+            stream = GzipStream(stream)
         elif _is_gzip_stream(stream):
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+            stream = GzipStream(stream)
         self._open_stream(stream, ext)
 
     def _set_data(self, stream, offset):
@@ -216,7 +217,7 @@ class _Source:
         from fitsmill.header import Header
         index = 0
         pos = 0
-        limit = _stream_limit(stream, self._owned)
+        limit = _stream_limit(stream)
         while True:
             if index and _at_eof(stream):
                 if ext is None:
@@ -417,14 +418,17 @@ def _is_gzip_stream(stream):
     return False
 
 
-def _stream_limit(stream, owned):
+def _stream_limit(stream):
     """Upper bound of the bytes a stream can deliver, or None."""
-    raw = getattr(stream, "fileobj", None)
-    if isinstance(stream, gzip.GzipFile) and raw is not None:
-        try:
-            return os.fstat(raw.fileno()).st_size * _DEFLATE_MAX_RATIO + (1 << 20)
-        except (OSError, AttributeError, io.UnsupportedOperation):
-            return None
+    if isinstance(stream, (GzipStream, gzip.GzipFile)):
+        raw = getattr(stream, "raw" if isinstance(stream, GzipStream) else "fileobj")
+        size = _stream_limit(raw) if isinstance(raw, io.BytesIO) else None
+        if size is None:
+            try:
+                size = os.fstat(raw.fileno()).st_size
+            except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+                return None
+        return size * _DEFLATE_MAX_RATIO + (1 << 20)
     if isinstance(stream, io.BytesIO):
         return len(stream.getbuffer())
     return None

@@ -180,3 +180,52 @@ def test_sigkill_at_random_moments(tmp_path, pristine):
     # Some kills landed in the middle of a run, not only before or after it
     # (kept weak: the machine's speed varies).
     assert mixed >= 1
+
+
+CONCURRENT_CHILD = r"""
+import sys
+from fitsmill import fitsfile
+
+path, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print("ready", flush=True)
+sys.stdin.readline()            # start together, so the writers overlap
+
+def bump(i):
+    def apply(header):
+        header["COUNTER"] = header["COUNTER"] + 1
+        if i % 10 == 9:                     # grow: an atomic rewrite
+            for k in range(36):
+                header[f"{name}{i}_{k}"[:8]] = k
+        return header
+    return apply
+
+for i in range(n):
+    fitsfile.update_header(path, bump(i), undo=False, fsync=False)
+"""
+
+
+def test_concurrent_writers_lose_no_update(tmp_path):
+    """Two processes increment a keyword in the same file, some of their
+    edits growing it (rewrites that replace the inode): the lock and the
+    inode check make every read-modify-write see the previous one."""
+    path = tmp_path / "shared.fits"
+    data = np.arange(3000, dtype=">i4").reshape(60, 50)
+    hdu = fits.PrimaryHDU(data)
+    hdu.header["COUNTER"] = 0
+    hdu.writeto(path)
+    n = 150
+    children = [subprocess.Popen([sys.executable, "-c", CONCURRENT_CHILD, str(path),
+                                  name, str(n)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+                for name in ("A", "B")]
+    for child in children:
+        assert child.stdout.readline() == "ready\n"
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    # (Without the lock, about half of the increments are lost this way.)
+    assert [c.wait(timeout=300) for c in children] == [0, 0]
+    with fits.open(path) as hdul:
+        assert hdul[0].header["COUNTER"] == 2 * n
+        assert np.array_equal(hdul[0].data, data)
+    fitsverify(path)

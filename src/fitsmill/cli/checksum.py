@@ -14,7 +14,7 @@ log like ``fitsmill headers``.  The exit status is 1 when any file failed.
 import argparse
 import sys
 
-from fitsmill.cli._files import ERRORS, expand_files, one_line
+from fitsmill.cli._files import ERRORS, expand_files, one_line, open_undo_log
 
 __all__ = ["main"]
 
@@ -77,9 +77,8 @@ def main(argv=None):
     """Run ``fitsmill checksum``; return the exit status."""
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     log = None
-    if args.action != "verify" and not args.no_undo:
-        from fitsmill.undolog import UndoLog
-        log = UndoLog(args.undo_dir, fsync=not args.no_fsync)
+    if args.action != "verify":
+        log = open_undo_log(args, "fitsmill checksum")
     failed = 0
     try:
         for path in expand_files(args.files):

@@ -27,7 +27,7 @@ import re
 import sys
 import time
 
-from fitsmill.cli._files import ERRORS, expand_files, one_line
+from fitsmill.cli._files import ERRORS, expand_files, one_line, open_undo_log
 from fitsmill.errors import FitsmillError
 
 __all__ = ["main"]
@@ -71,13 +71,6 @@ def _diff(path, old, new):
         *lines, fromfile=f"{path} (now)", tofile=f"{path} (edited)", lineterm=""))
 
 
-def _undo_log(args):
-    if args.dry_run or args.no_undo:
-        return None
-    from fitsmill.undolog import UndoLog
-    return UndoLog(args.undo_dir, fsync=not args.no_fsync)
-
-
 def _run_edits(args, edits):
     from fitsmill import fitsfile
     from fitsmill.headeredit import apply_edits
@@ -95,7 +88,7 @@ def _run_edits(args, edits):
                    fsync=not args.no_fsync)
     counts = {}
     failed = 0
-    log = _undo_log(args)
+    log = None if args.dry_run else open_undo_log(args, _PROG)
     try:
         for path in expand_files(args.files):
             try:

@@ -3,9 +3,13 @@ header writing.
 
 Reading walks the headers only: each header is read block by block up to its
 END card, the size of the data is computed from the header and the data is
-skipped, never read.  Writing (:func:`write_header`) replaces one HDU's
-header in place when the new header fits the old blocks, and otherwise
-rewrites the file atomically; see its docstring for the guarantees.
+skipped, never read.  Writing (:func:`write_header`, :func:`update_header`)
+replaces one HDU's header in place when the new header fits the old blocks,
+and otherwise rewrites the file atomically; see its docstring for the
+guarantees.  Every write is recorded first in an undo log
+(:mod:`fitsmill.undolog`: where the logs live, recovery, undo), layout
+checks live in :mod:`fitsmill.layout` and checksums in
+:mod:`fitsmill.checksum`.
 """
 
 import errno

@@ -94,8 +94,11 @@ class Card:
         FitsFormatError
             When the value field cannot be parsed.
         """
-        value = self._parsed()[2]
-        if isinstance(value, BadValue):
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = parse_card(self._image)
+        value = fields[2]
+        if value.__class__ is BadValue:
             raise FitsFormatError(f"card {self.keyword!r} has an unparsable value "
                                   f"{value.text!r}")
         return value

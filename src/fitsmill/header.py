@@ -98,7 +98,7 @@ class Header:
         self._keys = []      # lookup keyword of each card (see _first)
         self._mixed = False  # whether some reported keyword is not upper case
         self._index = None   # lookup keyword -> first position, or None
-        self._probes = 0     # lookups since _index was dropped
+        self._probes = 0     # lookups since the index was dropped
         self._end = _END
         if isinstance(cards, Header):
             self._items = list(cards._items)
@@ -354,13 +354,14 @@ class Header:
     def _first(self, key):
         """Position of the first card with this lookup keyword, or None.
 
-        A few lookups search the keyword list (a C loop); more build a dict,
-        which pays off only then and is dropped when cards move.
+        Building the dict index costs about as much as eight searches of
+        the keyword list (a C loop that stops at the match), so the first
+        lookups after cards moved search and later ones build the index.
         """
         index = self._index
         if index is None:
             self._probes += 1
-            if self._probes <= 4:
+            if self._probes <= 8:
                 try:
                     return self._keys.index(key)
                 except ValueError:

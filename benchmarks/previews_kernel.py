@@ -29,7 +29,6 @@ import gzip
 import io
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys

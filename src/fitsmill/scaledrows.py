@@ -77,7 +77,6 @@ class _Image:
         if 0 in axes:
             raise FitsFormatError(f"no image data (an axis of length 0: {axes})",
                                   path=path, offset=offset)
-        self.bitpix = bitpix
         self.axes = axes
         self.pixtype = _PIXTYPE[bitpix]
         self.width = axes[0]
@@ -100,14 +99,11 @@ class _Image:
                              f"has {self.planes} plane(s)")
         return plane * self.height * self.row_bytes
 
-    def binner(self, factor, pixtype=None, scaled=False):
-        """A kernel accumulator for this image's rows; ``scaled`` when the
-        values already had BSCALE/BZERO applied (CFITSIO output)."""
+    def binner(self, factor):
+        """A kernel accumulator for this image's stored rows."""
         has_blank, blank = _blank_arg(self.blank)
-        return _rows.Binner(self.pixtype if pixtype is None else pixtype,
-                            self.width, factor, has_blank, blank,
-                            1.0 if scaled else self.bscale,
-                            0.0 if scaled else self.bzero, self.path)
+        return _rows.Binner(self.pixtype, self.width, factor, has_blank, blank,
+                            self.bscale, self.bzero, self.path)
 
 
 def _number(header, key, default, path, offset):

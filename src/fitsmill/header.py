@@ -94,21 +94,24 @@ class Header:
     """
 
     def __init__(self, cards=()):
-        self._items = []     # a str image (not parsed yet) or a Card
+        self._images = []    # the image of each card (str)
+        self._cards = []     # its Card once parsed or made, else None
         self._keys = []      # lookup keyword of each card (see _first)
         self._mixed = False  # whether some reported keyword is not upper case
         self._index = None   # lookup keyword -> first position, or None
         self._probes = 0     # lookups since the index was dropped
         self._end = _END
         if isinstance(cards, Header):
-            self._items = list(cards._items)
+            self._images = list(cards._images)
+            self._cards = list(cards._cards)
             self._keys = list(cards._keys)
             self._mixed = cards._mixed
             self._end = cards._end
             return
         if _is_astropy_header(cards):
             other = Header.from_astropy(cards)
-            self._items, self._keys, self._mixed = other._items, other._keys, other._mixed
+            self._images, self._cards = other._images, other._cards
+            self._keys, self._mixed = other._keys, other._mixed
             return
         if hasattr(cards, "keys"):
             self.update(cards)
@@ -160,7 +163,8 @@ class Header:
             data = data + (_END if isinstance(data, str) else _END.encode())
         images, keys, end, mixed = _cards.scan_header(data, path, offset)
         header = cls.__new__(cls)
-        header._items = images
+        header._images = images
+        header._cards = [None] * len(images)
         header._keys = keys
         header._mixed = mixed
         header._index = None
@@ -253,9 +257,6 @@ class Header:
 
     # -- serialisation ----------------------------------------------------
 
-    def _images(self):
-        return [item if isinstance(item, str) else item._image for item in self._items]
-
     def tostring(self, sep="", endcard=True, padding=True):
         """The header as text.
 
@@ -273,9 +274,7 @@ class Header:
         -------
         str
         """
-        images = self._images()
-        if endcard:
-            images.append(self._end)
+        images = self._images + [self._end] if endcard else self._images
         if sep:
             return sep.join(image[i:i + CARD] for image in images
                             for i in range(0, len(image), CARD))
@@ -296,7 +295,7 @@ class Header:
     @property
     def card_count(self):
         """Number of 80-byte cards, CONTINUE cards included, END excluded (int)."""
-        return sum(len(image) for image in self._images()) // CARD
+        return sum(map(len, self._images)) // CARD
 
     @property
     def block_count(self):
@@ -346,10 +345,10 @@ class Header:
     # -- internals ----------------------------------------------------------
 
     def _card(self, pos):
-        item = self._items[pos]
-        if isinstance(item, str):
-            item = self._items[pos] = Card._from_image(item)
-        return item
+        card = self._cards[pos]
+        if card is None:
+            card = self._cards[pos] = Card._from_image(self._images[pos])
+        return card
 
     def _first(self, key):
         """Position of the first card with this lookup keyword, or None.
@@ -381,9 +380,9 @@ class Header:
     def _position(self, key):
         """The position of the card that ``key`` names."""
         if isinstance(key, int):
-            if not -len(self._items) <= key < len(self._items):
+            if not -len(self._images) <= key < len(self._images):
                 raise IndexError(f"card index {key} out of range")
-            return key % len(self._items)
+            return key % len(self._images)
         if isinstance(key, tuple) and len(key) == 2:
             name, nth = key
             found = self._positions(normalize_keyword(name))
@@ -406,15 +405,17 @@ class Header:
         name = card.keyword
         key = name.upper()
         self._mixed = self._mixed or key != name
-        self._items.insert(pos, card)
+        self._images.insert(pos, card.image)
+        self._cards.insert(pos, card)
         self._keys.insert(pos, key)
-        if pos == len(self._items) - 1 and self._index is not None:
+        if pos == len(self._images) - 1 and self._index is not None:
             self._index.setdefault(key, pos)
         else:
             self._drop_index()
 
     def _delete(self, pos):
-        del self._items[pos]
+        del self._images[pos]
+        del self._cards[pos]
         del self._keys[pos]
         self._drop_index()
 
@@ -429,10 +430,14 @@ class Header:
             return
         key = old.keyword
         if key in COMMENTARY:
-            self._items[pos] = Card(key, value)
+            self._set(pos, Card(key, value))
             return
         card = Card(old._keyword_for_format(), value, comment)
-        self._items[pos] = card
+        self._set(pos, card)
+
+    def _set(self, pos, card):
+        self._images[pos] = card.image
+        self._cards[pos] = card
 
     def _commentary(self, key, text):
         """The cards holding commentary text, split at 72 characters."""
@@ -443,7 +448,7 @@ class Header:
 
     def _trailing_blanks(self):
         count = 0
-        for pos in range(len(self._items) - 1, -1, -1):
+        for pos in range(len(self._images) - 1, -1, -1):
             if self._keys[pos] or not self._card(pos).is_blank:
                 break
             count += 1
@@ -453,12 +458,12 @@ class Header:
         """Drop up to ``count`` blank cards from the end (room taken by new
         cards, so the header keeps its size)."""
         for _ in range(min(count, self._trailing_blanks())):
-            self._delete(len(self._items) - 1)
+            self._delete(len(self._images) - 1)
 
     # -- mapping API ----------------------------------------------------------
 
     def __len__(self):
-        return len(self._items)
+        return len(self._images)
 
     def __iter__(self):
         return iter(self.keys())
@@ -469,7 +474,8 @@ class Header:
     def __getitem__(self, key):
         if isinstance(key, slice):
             header = Header()
-            header._items = self._items[key]
+            header._images = self._images[key]
+            header._cards = self._cards[key]
             header._keys = self._keys[key]
             header._mixed = self._mixed
             return header
@@ -583,8 +589,8 @@ class Header:
 
     def _insert_relative(self, card, before, after):
         key = before if before is not None else after
-        if isinstance(key, int) and key >= len(self._items):
-            pos = len(self._items)
+        if isinstance(key, int) and key >= len(self._images):
+            pos = len(self._images)
         else:
             pos = self._position(key) + (before is None)
         self.insert(pos, card)
@@ -655,7 +661,7 @@ class Header:
         list of str
         """
         if self._mixed:
-            return [self._card(pos).keyword for pos in range(len(self._items))]
+            return [self._card(pos).keyword for pos in range(len(self._images))]
         return list(self._keys)
 
     def values(self):
@@ -665,7 +671,7 @@ class Header:
         -------
         list
         """
-        return [self._card(pos).value for pos in range(len(self._items))]
+        return [self._card(pos).value for pos in range(len(self._images))]
 
     def items(self):
         """(keyword, value) of all cards, in order.
@@ -679,7 +685,7 @@ class Header:
     @property
     def cards(self):
         """All cards, in order (list of :class:`Card`)."""
-        return [self._card(pos) for pos in range(len(self._items))]
+        return [self._card(pos) for pos in range(len(self._images))]
 
     @property
     def comments(self):
@@ -707,9 +713,9 @@ class Header:
         if card.is_blank:
             end = True
         if end:
-            self._insert(len(self._items), card)
+            self._insert(len(self._images), card)
             return
-        pos = len(self._items)
+        pos = len(self._images)
         while pos > 0 and not self._keys[pos - 1] and self._card(pos - 1).is_blank:
             pos -= 1
         if not bottom and card.keyword not in COMMENTARY:
@@ -744,12 +750,12 @@ class Header:
         """
         card = as_card(card)
         if isinstance(key, int):
-            pos = key + len(self._items) if key < 0 else key
-            pos = max(0, min(pos + bool(after), len(self._items)))
+            pos = key + len(self._images) if key < 0 else key
+            pos = max(0, min(pos + bool(after), len(self._images)))
         else:
             pos = self._position(key) + bool(after)
-        if pos >= len(self._items):
-            self._insert(len(self._items), card)
+        if pos >= len(self._images):
+            self._insert(len(self._images), card)
             return
         self._insert(pos, card)
         if useblanks:
@@ -815,7 +821,7 @@ class Header:
         -------
         int
         """
-        lo, hi, _ = slice(start, stop).indices(len(self._items))
+        lo, hi, _ = slice(start, stop).indices(len(self._images))
         for pos in self._positions(normalize_keyword(keyword)):
             if lo <= pos < hi:
                 return pos
@@ -901,14 +907,14 @@ class Header:
         checksums."""
         drop = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
                 "GCOUNT", "GROUPS", "CHECKSUM", "DATASUM"}
-        for pos in range(len(self._items) - 1, -1, -1):
+        for pos in range(len(self._images) - 1, -1, -1):
             name = self._keys[pos]
             if name in drop or (name.startswith("NAXIS") and name[5:].isdigit()):
                 self._delete(pos)
 
     def clear(self):
         """Remove all cards."""
-        self._items, self._keys, self._mixed = [], [], False
+        self._images, self._cards, self._keys, self._mixed = [], [], [], False
         self._drop_index()
 
     # -- checks and display -------------------------------------------------
@@ -924,7 +930,7 @@ class Header:
             One line per problem, naming the card (1-based position).
         """
         problems = []
-        for pos in range(len(self._items)):
+        for pos in range(len(self._images)):
             for problem in self._card(pos).verify():
                 problems.append(f"card {pos + 1}: {problem}")
         if self._end != _END:

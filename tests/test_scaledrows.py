@@ -6,6 +6,8 @@ import gzip
 import io
 import os
 import shutil
+import subprocess
+import sys
 
 import fitsio
 import numpy as np
@@ -160,7 +162,7 @@ def test_cube_planes_and_one_dimensional(tmp_path):
 # --------------------------------------------------- gzip, tiles, file objects
 
 def _gzip(path, dest):
-    with open(path, "rb") as src, gzip.open(dest, "wb") as dst:
+    with open(path, "rb") as src, gzip.open(dest, "wb", compresslevel=1) as dst:
         shutil.copyfileobj(src, dst)
 
 
@@ -390,3 +392,35 @@ def test_fuzz_never_crashes(tmp_path, data):
         return
     assert out.dtype == np.float32 and out.ndim == 2
     assert os.path.getsize(target) > 0
+
+
+# ------------------------------------------------------------------ memory
+
+_RSS_PROBE = """
+import sys
+from fitsmill.scaledrows import scaled_image
+def kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+open("/proc/self/clear_refs", "w").write("5")
+before = kib("VmRSS")
+scaled_image(sys.argv[1], factor=int(sys.argv[2]))
+print(kib("VmHWM") - before)
+"""
+
+
+@pytest.mark.parametrize("name", ["big.fits", "big.fits.gz"])
+def test_memory_does_not_grow_with_the_image(tmp_path, name):
+    """A 4000 x 4000 int16 image (32 MB) streams within +16 MiB of RSS,
+    plain (mapped windows) and gzip (inflated chunks) alike."""
+    rng = np.random.default_rng(8)
+    raw = rng.integers(0, 200, (4000, 4000)).astype(np.int16)
+    plain = tmp_path / "big.fits"
+    write_raw_image(plain, raw, [("BZERO", 32768)])
+    if name.endswith(".gz"):
+        _gzip(plain, tmp_path / name)
+    proc = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(tmp_path / name), "20"],
+                          capture_output=True, text=True, check=True)
+    grown_mib = int(proc.stdout.strip()) / 1024
+    assert grown_mib < 16, f"peak RSS grew by {grown_mib:.1f} MiB"

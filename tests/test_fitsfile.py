@@ -819,3 +819,16 @@ def test_bad_layout_values(tmp_path, card, value, message):
         with pytest.raises(FitsFormatError, match=message):
             call()
     assert path.read_bytes() == bytes(raw)
+
+
+def test_write_header_bytes_checks_its_input(tmp_path):
+    path = make_image(tmp_path / "a.fits")
+    content = path.read_bytes()
+    no_end = content[:2880].replace(b"END     ", b"XND     ")
+    for bad in (b"SIMPLE", b" " * 2880, no_end, content[:2880] + b" " * 80):
+        with pytest.raises(ValueError, match="whole 2880-byte blocks ending with END"):
+            fitsfile.write_header_bytes(path, 0, 2880, bad, undo=False)
+    with pytest.raises(FitsFormatError, match="file ends inside"):
+        fitsfile.write_header_bytes(path, len(content) - 80, 2880, content[:2880],
+                                    undo=False)
+    assert path.read_bytes() == content

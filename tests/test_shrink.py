@@ -163,6 +163,15 @@ def test_iraf_physical_coordinates_follow():
     assert np.allclose(phys_old, phys_new)
 
 
+def test_wcs_without_crpix_and_stray_sip_like_cards():
+    h = _cd(_base())
+    del h["CRPIX1"], h["CRPIX2"]  # both default to 0
+    h["A_1_1"] = 7.0  # looks like SIP, but there is no A_ORDER
+    new = shrink_header(h, 4)
+    assert new["A_1_1"] == 7.0
+    assert _max_offset_in_shrunk_pixels(h, new, 4) < 1e-6
+
+
 def test_bookkeeping_cards():
     h = _cd(_base(1001, 799))
     h.update(BZERO=32768, BSCALE=1, BLANK=-32768, DATAMIN=0, DATAMAX=65535,

@@ -67,7 +67,10 @@ def _scale(header, key, mult):
 def _rescale_linear_wcs(header, factor, offset):
     """CRPIX / CDELT / CD of the primary and alternate WCSs, axes 1 and 2."""
     for s in _WCS_SUFFIXES:
-        if not any(f"CRPIX{i}{s}" in header for i in (1, 2)):
+        # A WCS may omit CRPIX (default 0), but then has some other card.
+        if not any(f"{k}{i}{s}" in header for i in (1, 2)
+                   for k in ("CTYPE", "CRPIX", "CRVAL", "CDELT", "CD1_", "CD2_",
+                             "PC1_", "PC2_")):
             continue
         has_cd = any(f"CD{i}_{j}{s}" in header for i in (1, 2) for j in (1, 2))
         for i in (1, 2):
@@ -87,9 +90,12 @@ def _rescale_sip(header, factor):
     # Pixel offsets u from CRPIX shrink to u/f, and the intermediate
     # coordinates (u + f(u, v)) must shrink alike: the coefficient of
     # u**p v**q is multiplied by f**(p+q-1); same for the inverse AP/BP.
+    # Only the polynomials the header declares (A_ORDER etc.): a stray
+    # keyword that merely looks like a coefficient is left alone.
+    declared = {p for p in ("A", "B", "AP", "BP") if f"{p}_ORDER" in header}
     for key in list(header.keys()):
         m = _SIP_COEFF.match(key)
-        if m:
+        if m and m[1] in declared:
             header[key] = header[key] * float(factor) ** (int(m[2]) + int(m[3]) - 1)
     for key in ("A_DMAX", "B_DMAX"):
         _scale(header, key, 1.0 / factor)

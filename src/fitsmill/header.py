@@ -94,7 +94,7 @@ class Header:
     """
 
     def __init__(self, cards=()):
-        self._images = []    # the image of each card (str)
+        self._image_list = []  # the image of each card (str)
         self._cards = []     # its Card once parsed or made, else None
         self._keys = []      # lookup keyword of each card (see _first)
         self._mixed = False  # whether some reported keyword is not upper case
@@ -102,7 +102,7 @@ class Header:
         self._probes = 0     # lookups since the index was dropped
         self._end = _END
         if isinstance(cards, Header):
-            self._images = list(cards._images)
+            self._image_list = list(cards._image_list)
             self._cards = list(cards._cards)
             self._keys = list(cards._keys)
             self._mixed = cards._mixed
@@ -110,7 +110,7 @@ class Header:
             return
         if _is_astropy_header(cards):
             other = Header.from_astropy(cards)
-            self._images, self._cards = other._images, other._cards
+            self._image_list, self._cards = other._image_list, other._cards
             self._keys, self._mixed = other._keys, other._mixed
             return
         if hasattr(cards, "keys"):
@@ -163,7 +163,7 @@ class Header:
             data = data + (_END if isinstance(data, str) else _END.encode())
         images, keys, end, mixed = _cards.scan_header(data, path, offset)
         header = cls.__new__(cls)
-        header._images = images
+        header._image_list = images
         header._cards = [None] * len(images)
         header._keys = keys
         header._mixed = mixed
@@ -274,7 +274,7 @@ class Header:
         -------
         str
         """
-        images = self._images + [self._end] if endcard else self._images
+        images = self._image_list + [self._end] if endcard else self._image_list
         if sep:
             return sep.join(image[i:i + CARD] for image in images
                             for i in range(0, len(image), CARD))
@@ -282,6 +282,18 @@ class Header:
         if padding and len(text) % BLOCK:
             text += " " * (BLOCK - len(text) % BLOCK)
         return text
+
+    def card_images(self):
+        """The image of every card, in order (CONTINUE groups as one).
+
+        Returns
+        -------
+        list of str
+        """
+        return list(self._image_list)
+
+    # sortheaders.py calls the old private name
+    _images = card_images
 
     def tobytes(self, sep="", endcard=True, padding=True):
         """The header as ASCII bytes; see :meth:`tostring`.
@@ -295,7 +307,7 @@ class Header:
     @property
     def card_count(self):
         """Number of 80-byte cards, CONTINUE cards included, END excluded (int)."""
-        return sum(map(len, self._images)) // CARD
+        return sum(map(len, self._image_list)) // CARD
 
     @property
     def block_count(self):
@@ -347,7 +359,7 @@ class Header:
     def _card(self, pos):
         card = self._cards[pos]
         if card is None:
-            card = self._cards[pos] = Card._from_image(self._images[pos])
+            card = self._cards[pos] = Card._from_image(self._image_list[pos])
         return card
 
     def _first(self, key):
@@ -380,9 +392,9 @@ class Header:
     def _position(self, key):
         """The position of the card that ``key`` names."""
         if isinstance(key, int):
-            if not -len(self._images) <= key < len(self._images):
+            if not -len(self._image_list) <= key < len(self._image_list):
                 raise IndexError(f"card index {key} out of range")
-            return key % len(self._images)
+            return key % len(self._image_list)
         if isinstance(key, tuple) and len(key) == 2:
             name, nth = key
             found = self._positions(normalize_keyword(name))
@@ -405,16 +417,16 @@ class Header:
         name = card.keyword
         key = name.upper()
         self._mixed = self._mixed or key != name
-        self._images.insert(pos, card.image)
+        self._image_list.insert(pos, card.image)
         self._cards.insert(pos, card)
         self._keys.insert(pos, key)
-        if pos == len(self._images) - 1 and self._index is not None:
+        if pos == len(self._image_list) - 1 and self._index is not None:
             self._index.setdefault(key, pos)
         else:
             self._drop_index()
 
     def _delete(self, pos):
-        del self._images[pos]
+        del self._image_list[pos]
         del self._cards[pos]
         del self._keys[pos]
         self._drop_index()
@@ -436,7 +448,7 @@ class Header:
         self._set(pos, card)
 
     def _set(self, pos, card):
-        self._images[pos] = card.image
+        self._image_list[pos] = card.image
         self._cards[pos] = card
 
     def _commentary(self, key, text):
@@ -448,7 +460,7 @@ class Header:
 
     def _trailing_blanks(self):
         count = 0
-        for pos in range(len(self._images) - 1, -1, -1):
+        for pos in range(len(self._image_list) - 1, -1, -1):
             if self._keys[pos] or not self._card(pos).is_blank:
                 break
             count += 1
@@ -458,12 +470,12 @@ class Header:
         """Drop up to ``count`` blank cards from the end (room taken by new
         cards, so the header keeps its size)."""
         for _ in range(min(count, self._trailing_blanks())):
-            self._delete(len(self._images) - 1)
+            self._delete(len(self._image_list) - 1)
 
     # -- mapping API ----------------------------------------------------------
 
     def __len__(self):
-        return len(self._images)
+        return len(self._image_list)
 
     def __iter__(self):
         return iter(self.keys())
@@ -474,7 +486,7 @@ class Header:
     def __getitem__(self, key):
         if isinstance(key, slice):
             header = Header()
-            header._images = self._images[key]
+            header._image_list = self._image_list[key]
             header._cards = self._cards[key]
             header._keys = self._keys[key]
             header._mixed = self._mixed
@@ -589,8 +601,8 @@ class Header:
 
     def _insert_relative(self, card, before, after):
         key = before if before is not None else after
-        if isinstance(key, int) and key >= len(self._images):
-            pos = len(self._images)
+        if isinstance(key, int) and key >= len(self._image_list):
+            pos = len(self._image_list)
         else:
             pos = self._position(key) + (before is None)
         self.insert(pos, card)
@@ -661,7 +673,7 @@ class Header:
         list of str
         """
         if self._mixed:
-            return [self._card(pos).keyword for pos in range(len(self._images))]
+            return [self._card(pos).keyword for pos in range(len(self._image_list))]
         return list(self._keys)
 
     def values(self):
@@ -671,7 +683,7 @@ class Header:
         -------
         list
         """
-        return [self._card(pos).value for pos in range(len(self._images))]
+        return [self._card(pos).value for pos in range(len(self._image_list))]
 
     def items(self):
         """(keyword, value) of all cards, in order.
@@ -685,7 +697,7 @@ class Header:
     @property
     def cards(self):
         """All cards, in order (list of :class:`Card`)."""
-        return [self._card(pos) for pos in range(len(self._images))]
+        return [self._card(pos) for pos in range(len(self._image_list))]
 
     @property
     def comments(self):
@@ -713,9 +725,9 @@ class Header:
         if card.is_blank:
             end = True
         if end:
-            self._insert(len(self._images), card)
+            self._insert(len(self._image_list), card)
             return
-        pos = len(self._images)
+        pos = len(self._image_list)
         while pos > 0 and not self._keys[pos - 1] and self._card(pos - 1).is_blank:
             pos -= 1
         if not bottom and card.keyword not in COMMENTARY:
@@ -750,12 +762,12 @@ class Header:
         """
         card = as_card(card)
         if isinstance(key, int):
-            pos = key + len(self._images) if key < 0 else key
-            pos = max(0, min(pos + bool(after), len(self._images)))
+            pos = key + len(self._image_list) if key < 0 else key
+            pos = max(0, min(pos + bool(after), len(self._image_list)))
         else:
             pos = self._position(key) + bool(after)
-        if pos >= len(self._images):
-            self._insert(len(self._images), card)
+        if pos >= len(self._image_list):
+            self._insert(len(self._image_list), card)
             return
         self._insert(pos, card)
         if useblanks:
@@ -821,7 +833,7 @@ class Header:
         -------
         int
         """
-        lo, hi, _ = slice(start, stop).indices(len(self._images))
+        lo, hi, _ = slice(start, stop).indices(len(self._image_list))
         for pos in self._positions(normalize_keyword(keyword)):
             if lo <= pos < hi:
                 return pos
@@ -907,14 +919,14 @@ class Header:
         checksums."""
         drop = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
                 "GCOUNT", "GROUPS", "CHECKSUM", "DATASUM"}
-        for pos in range(len(self._images) - 1, -1, -1):
+        for pos in range(len(self._image_list) - 1, -1, -1):
             name = self._keys[pos]
             if name in drop or (name.startswith("NAXIS") and name[5:].isdigit()):
                 self._delete(pos)
 
     def clear(self):
         """Remove all cards."""
-        self._images, self._cards, self._keys, self._mixed = [], [], [], False
+        self._image_list, self._cards, self._keys, self._mixed = [], [], [], False
         self._drop_index()
 
     # -- checks and display -------------------------------------------------
@@ -930,7 +942,7 @@ class Header:
             One line per problem, naming the card (1-based position).
         """
         problems = []
-        for pos in range(len(self._images)):
+        for pos in range(len(self._image_list)):
             for problem in self._card(pos).verify():
                 problems.append(f"card {pos + 1}: {problem}")
         if self._end != _END:

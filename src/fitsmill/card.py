@@ -5,13 +5,11 @@ its keyword, value or comment is first asked for; a card made from values
 is formatted at once (FITS 4.0 fixed format, see :mod:`fitsmill.cardvalue`).
 """
 
-from fitsmill.cardvalue import CARD, BadValue, card_problems, format_card, parse_card
+from fitsmill.cardvalue import (
+    CARD, KIND_HIERARCH, BadValue, card_problems, format_card, parse_card)
 from fitsmill.errors import FitsFormatError
 
 __all__ = ["Card", "as_card"]
-
-_HIERARCH_KIND = 2
-
 
 class Card:
     """One header card: keyword, value and comment, with its image.
@@ -116,7 +114,7 @@ class Card:
     @property
     def is_hierarch(self):
         """Whether the card uses the HIERARCH convention (bool)."""
-        return self._parsed()[0] == _HIERARCH_KIND
+        return self._parsed()[0] == KIND_HIERARCH
 
     @property
     def is_blank(self):

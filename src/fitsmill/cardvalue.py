@@ -14,7 +14,8 @@ import math
 
 from fitsmill import _cards
 
-__all__ = ["COMMENTARY", "BadValue", "parse_card", "format_card",
+__all__ = ["COMMENTARY", "KIND_VALUE", "KIND_COMMENTARY", "KIND_HIERARCH",
+           "KIND_CONTINUE", "KIND_NOVALUE", "KIND_END", "BadValue", "parse_card", "format_card",
            "format_value", "coerce_value",
            "normalize_keyword", "is_hierarch_keyword", "card_problems"]
 
@@ -22,8 +23,8 @@ CARD = 80
 COMMENTARY = frozenset(("COMMENT", "HISTORY", ""))
 _STANDARD_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
-# Codes of csrc/fm_card.h.
-_VALUE, _COMMENTARY, _HIERARCH, _CONTINUE, _NOVALUE, _END = range(6)
+# Codes of csrc/fm_card.h; the kinds of card are public (parse_card returns one).
+KIND_VALUE, KIND_COMMENTARY, KIND_HIERARCH, KIND_CONTINUE, KIND_NOVALUE, KIND_END = range(6)
 _KF_LOWER, _KF_BADCHAR, _KF_EQPOS, _KF_JUNK = 1, 2, 4, 8
 (_TEXT, _UNDEFINED, _LOGICAL, _INT, _FLOAT, _COMPLEX, _STRING,
  _BAD) = range(8)
@@ -60,7 +61,7 @@ def _number(text, is_float):
 def _split(image):
     """The fields of one 80-character card (see _cards.card_fields)."""
     kind, key, kflags, vtype, value, comment, vflags = _cards.card_fields(image)
-    if kflags & _KF_LOWER and kind not in (_HIERARCH, _NOVALUE):
+    if kflags & _KF_LOWER and kind not in (KIND_HIERARCH, KIND_NOVALUE):
         key = key.upper()
     if vtype == _BAD:
         value = BadValue(value)
@@ -92,7 +93,7 @@ def parse_card(image):
     Returns
     -------
     kind : int
-        The FM_CARD_* code of the (first) card.
+        The kind of the (first) card: one of the ``KIND_*`` constants.
     keyword : str
         As readers report it: upper case for standard keywords, the name
         after ``HIERARCH`` for HIERARCH cards.
@@ -115,7 +116,7 @@ def _join_long_string(image, vtype, value, comment):
     comments = [comment] if comment else []
     for start in range(CARD, len(image), CARD):
         kind, _, _, more_type, more, more_comment, _ = _split(image[start:start + CARD])
-        if kind != _CONTINUE or more_type != _STRING or vtype != _STRING:
+        if kind != KIND_CONTINUE or more_type != _STRING or vtype != _STRING:
             return BadValue(image.rstrip()), comment
         pieces.append(more)
         if more_comment:
@@ -395,11 +396,11 @@ def card_problems(image):
         name = key or "blank keyword"
         if kflags & _KF_BADCHAR:
             problems.append(f"keyword {name!r} has characters outside A-Z 0-9 - _")
-        if kflags & _KF_LOWER and kind != _HIERARCH:
+        if kflags & _KF_LOWER and kind != KIND_HIERARCH:
             problems.append(f"keyword {name!r} is not upper case")
         if kflags & _KF_EQPOS:
             problems.append(f"keyword {name!r}: value indicator not in column 9")
-        if kind == _NOVALUE:
+        if kind == KIND_NOVALUE:
             problems.append(f"keyword {name!r} has no value indicator ('= ' in column 9)")
         if vflags & _VF_SPACES:
             problems.append(f"keyword {name!r}: number with blanks inside")
@@ -409,8 +410,8 @@ def card_problems(image):
             problems.append(f"keyword {name!r}: quote inside a string is not doubled")
         if vtype == _BAD:
             problems.append(f"keyword {name!r}: unparsable value {value.text!r}")
-        if kind == _CONTINUE and start == 0:
+        if kind == KIND_CONTINUE and start == 0:
             problems.append("CONTINUE card does not continue a long string")
-        if kind == _END:
+        if kind == KIND_END:
             problems.append("END card inside the header")
     return problems

@@ -165,6 +165,7 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
     {                                                                         \
         double *restrict acc = (double *)accv;                                \
         uint32_t *restrict n = cnt;                                           \
+        const long long sz = (long long)sizeof(U);                            \
         long long r = 0;                                                      \
         (void)blank;                                                          \
         for (; r + 4 <= nrows; r += 4) {                                      \
@@ -173,10 +174,10 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
             const unsigned char *restrict p2 = p1 + stride;                   \
             const unsigned char *restrict p3 = p2 + stride;                   \
             for (long long x = 0; x < width; x++) {                           \
-                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sizeof(U), a, ok0); \
-                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p1 + x * sizeof(U), b, ok1); \
-                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p2 + x * sizeof(U), c, ok2); \
-                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p3 + x * sizeof(U), d, ok3); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sz, a, ok0); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p1 + x * sz, b, ok1); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p2 + x * sz, c, ok2); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p3 + x * sz, d, ok3); \
                 acc[x] += ((double)a.value + (double)b.value)                 \
                         + ((double)c.value + (double)d.value);                \
                 n[x] += (uint32_t)(ok0 + ok1 + ok2 + ok3);                    \
@@ -185,7 +186,7 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
         for (; r < nrows; r++) {                                              \
             const unsigned char *restrict p0 = raw + (size_t)r * stride;      \
             for (long long x = 0; x < width; x++) {                           \
-                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sizeof(U), a, ok0); \
+                FM_FLOAT_PIXEL(U, F, LDU, ABSMASK, EXPBITS, p0 + x * sz, a, ok0); \
                 acc[x] += (double)a.value;                                    \
                 n[x] += (uint32_t)ok0;                                        \
             }                                                                 \

@@ -8,7 +8,10 @@ must map every point of the image within 0.5 px of the truth.
 import gzip
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -194,12 +197,10 @@ def _processes_mentioning(text):
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if text in cmd or text in cwd:
+        if text in _cmdline(pid) or text in cwd:
             found.append(pid)
     return found
 
@@ -221,6 +222,42 @@ def test_wall_clock_limit_kills_runaway_solve(plates_dir, tmp_path):
     assert "Now running: " in log and "killed after 3 s" in log
     assert _processes_mentioning(str(root)) == []
     assert _leftover_sandboxes(root) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_kills_solver_and_cleans_up(plates_dir, tmp_path):
+    d, _ = plates_dir
+    root = tmp_path / "root"
+    script = (
+        "import sys\n"
+        "from fitsmill import anet\n"
+        "anet.solve(sys.argv[1], {'lower_pix': 30, 'upper_pix': 40,"
+        " 'header_hints': False}, temp_root=sys.argv[2])\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(d / "tan.fits"), str(root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        # wait (generously) until the solver itself runs in the sandbox
+        for _ in range(600):
+            if any("solve-field" in _cmdline(pid) for pid in _processes_mentioning(str(root))):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("solve-field never started")
+        child.send_signal(signal.SIGINT)
+        output = child.communicate(timeout=120)[0].decode()
+    finally:
+        child.kill()
+    assert "KeyboardInterrupt" in output
+    assert _processes_mentioning(str(root)) == []
+    assert os.listdir(root) == []
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 @pytest.mark.slow

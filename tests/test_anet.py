@@ -373,7 +373,7 @@ def test_sextractor_files():
     settings = dict(line.split(None, 1) for line in control.splitlines())
     assert settings["DETECT_MINAREA"] == "300"
     assert settings["MEMORY_OBJSTACK"] == "9999"
-    assert int(settings["MEMORY_PIXSTACK"]) == 20000 * 20000 // 16
+    assert int(settings["MEMORY_PIXSTACK"]) == 20000 * 20000 // 32
     assert int(sextractor.control_text("", (100, 100)).split(
         "MEMORY_PIXSTACK")[1].split()[0]) == 300000
     with pytest.raises(ValueError, match="CATALOG_NAME"):

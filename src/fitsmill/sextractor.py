@@ -141,9 +141,10 @@ def control_text(user_control, shape):
         "CLEAN": "Y",
         "BACK_SIZE": "64",
         "CHECKIMAGE_TYPE": "NONE",
-        # one stacked pixel per 16 image pixels covers the bloated bright
-        # stars of a plate; SExtractor's 300000 default is the floor
-        "MEMORY_PIXSTACK": str(max(300000, min(nx * ny // 16, 50_000_000))),
+        # SExtractor's default (300000) is about one stacked pixel per 32
+        # pixels of a 2k x 4k CCD; keep that ratio for big plate scans, whose
+        # bloated bright stars otherwise overflow the stack
+        "MEMORY_PIXSTACK": str(max(300000, min(nx * ny // 32, 50_000_000))),
         "MEMORY_OBJSTACK": str(max(3000, min(nx * ny // 1000, 200_000))),
         "MEMORY_BUFSIZE": str(max(1024, min(ny, 8192))),
         "VERBOSE_TYPE": "NORMAL",

@@ -460,8 +460,8 @@ class Header:
 
     def _trailing_blanks(self):
         count = 0
-        for pos in range(len(self._image_list) - 1, -1, -1):
-            if self._keys[pos] or not self._card(pos).is_blank:
+        for image in reversed(self._image_list):
+            if image.strip():
                 break
             count += 1
         return count
@@ -728,7 +728,7 @@ class Header:
             self._insert(len(self._image_list), card)
             return
         pos = len(self._image_list)
-        while pos > 0 and not self._keys[pos - 1] and self._card(pos - 1).is_blank:
+        while pos > 0 and not self._image_list[pos - 1].strip():
             pos -= 1
         if not bottom and card.keyword not in COMMENTARY:
             while pos > 0 and self._keys[pos - 1] in COMMENTARY:

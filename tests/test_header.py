@@ -117,6 +117,11 @@ def test_sample_matches_astropy_and_round_trips():
     assert h.to_astropy() == ah
     assert Header(ah) == h and as_header(ah) == h and as_header(h) is h
 
+    class SubHeader(fits.Header):
+        pass
+
+    assert as_header(SubHeader(ah)) == h
+
 
 @pytest.mark.parametrize("edit", [
     lambda h: h.__setitem__("EXPTIME", 2.5),

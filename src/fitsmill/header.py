@@ -969,8 +969,10 @@ class Header:
 
 
 def _is_astropy_header(obj):
-    cls = type(obj)
-    return cls.__name__ == "Header" and cls.__module__.startswith("astropy.")
+    """Whether obj is an astropy Header (or subclass), without importing
+    astropy."""
+    return any(cls.__name__ == "Header" and cls.__module__.startswith("astropy.")
+               for cls in type(obj).__mro__)
 
 
 def _as_buffer(data):

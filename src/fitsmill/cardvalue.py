@@ -301,7 +301,7 @@ def _format_string_card(keyword, value, comment):
         return _assemble(prefix, f"{quoted:20}", comment, keyword)
     # CONTINUE long-string convention: every piece but the last ends in '&'.
     first_width = CARD - len(prefix) - 3
-    if first_width < 1:
+    if first_width < 2:  # room for at least an escaped quote
         raise ValueError(f"keyword {keyword!r} leaves no room for a value")
     pieces = _string_pieces(escaped, first_width)
     if len(pieces) > 1:

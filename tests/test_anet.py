@@ -146,6 +146,8 @@ def test_sexcontrol_and_object_filter(plates_dir, tmp_path):
         object_filter=object_filter, temp_root=tmp_path / "root",
         copy_to=tmp_path / "copy")
     assert calls == ["img.axy"]
+    assert ("sources: fitsmill SExtractor (DETECT_MINAREA 5, DETECT_THRESH 4)"
+            " + objectFilter") in " ".join(solution.history)
     copy = tmp_path / "copy" / "tan.fits"
     table = fits.getdata(copy / "img.axy", 1)
     assert set(sextractor.CATALOG_COLUMNS) <= set(table.columns.names)

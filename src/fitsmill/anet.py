@@ -676,6 +676,12 @@ def solve(src, params=None, sex_control=None, object_filter=None,
         else:
             extraction = ("fitsmill image2xy" if sex_control is None
                           else "fitsmill SExtractor")
+        if sex_control:
+            settings = [" ".join(ln.split("#", 1)[0].split())
+                        for ln in sex_control.splitlines()]
+            extraction += " (" + ", ".join(filter(None, settings)) + ")"
+        if object_filter is not None:
+            extraction += " + objectFilter"
         tweak = bool(params["tweak"])
         fallback = False
         while True:

@@ -426,6 +426,7 @@ class Slow(api.FileProcessor):
         if srcName.endswith("00"):
             open(srcName + ".started", "w").close()
         time.sleep(float(os.environ.get("SLOW", "0.05")))
+        open(srcName + ".done", "w").close()
 
 if __name__ == "__main__":
     api.procmain(Slow, sources=[sys.argv.pop(1) + "/f*"])
@@ -459,24 +460,63 @@ def test_bail_stops_with_traceback(script, jobs):
     assert "procmain returned" not in proc.stdout
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_exits_2(script, jobs):
-    path, data = script
-    proc = subprocess.Popen([sys.executable, str(path), str(data), "-j", jobs],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "SLOW": "30"})
-    marker = data / "f00.started"
+def _kill_session(proc):
     try:
-        while not marker.exists():
-            if proc.poll() is not None:
-                pytest.fail(proc.communicate()[1])
-            time.sleep(0.1)  # polling for the worker to start; nothing timed
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _start_and_wait(path, data, jobs, slow, stderr_path):
+    """Start the slow script; return it once the first source is running."""
+    # a session of its own, so that cleaning up can kill the workers too
+    proc = subprocess.Popen([sys.executable, str(path), str(data), "-j", jobs],
+                            stdout=subprocess.PIPE, stderr=open(stderr_path, "w"),
+                            text=True, env={**os.environ, "SLOW": slow},
+                            start_new_session=True)
+    while not (data / "f00.started").exists():
+        if proc.poll() is not None:
+            pytest.fail(stderr_path.read_text())
+        time.sleep(0.1)  # polling for the worker to start; nothing timed
+    return proc
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_finishes_sources_in_progress_then_exits_2(script, jobs, tmp_path):
+    path, data = script
+    proc = _start_and_wait(path, data, jobs, "2", tmp_path / "err")
+    try:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=120)
     finally:
-        proc.kill()
+        _kill_session(proc)
+    err = (tmp_path / "err").read_text()
     assert proc.returncode == 2, err
-    assert "interrupted:" in out
+    assert "finishing the sources in progress" in err
+    # the source that was running when Ctrl-C came was not cut off
+    assert (data / "f00.done").exists()
+    done = len(list(data.glob("*.done")))
+    assert 1 <= done < 12
+    assert f"interrupted: {12 - done} sources not processed" in out
+    assert f"{done} files processed, 0 files with errors" in out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_second_ctrl_c_aborts(script, jobs, tmp_path):
+    path, data = script
+    err_path = tmp_path / "err"
+    proc = _start_and_wait(path, data, jobs, "60", err_path)
+    try:
+        proc.send_signal(signal.SIGINT)
+        while "finishing the sources" not in err_path.read_text():
+            time.sleep(0.1)  # polling for the first Ctrl-C to land; nothing timed
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        _kill_session(proc)
+    assert proc.returncode == 2, err_path.read_text()
+    assert not (data / "f00.done").exists()
+    assert "interrupted: 12 sources not processed" in out
 
 
 UNGUARDED_SCRIPT = """

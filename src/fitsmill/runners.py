@@ -204,10 +204,20 @@ class _WorkerSide:
         self.proc = cls(opts, dd)
         self.func = self.proc.classify if report_mode else self.proc.process
 
-    def run_chunk(self, idents):
+    def run_chunk(self, idents, stop=None):
+        """Process ``idents``; return pickled ``(outcomes, state changes)``.
+        When ``stop`` (a shared flag) is set, the remaining sources are left
+        out (Ctrl-C in the parent)."""
         proc, func = self.proc, self.func
         before = gather.snapshot(proc.gatherableState())
-        outcomes = [call_one(func, ident) for ident in idents]
+        if stop is None:
+            outcomes = [call_one(func, ident) for ident in idents]
+        else:
+            outcomes = []
+            for ident in idents:
+                if stop.value:
+                    break
+                outcomes.append(call_one(func, ident))
         changes = gather.diff(before, proc.gatherableState())
         # Long-lived workers would otherwise hold a processor's prints back
         # until they exit.
@@ -249,13 +259,14 @@ def _sendable(outcomes, changes):
 _pool_worker = None
 _pool_error = None
 _pool_started = None
+_pool_stop = None
 
 
-def _pool_init(payload, started):
-    global _pool_worker, _pool_error, _pool_started
+def _pool_init(payload, started, stop):
+    global _pool_worker, _pool_error, _pool_started, _pool_stop
     # Ctrl-C reaches the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _pool_started = started
+    _pool_started, _pool_stop = started, stop
     try:
         _pool_worker = _WorkerSide(payload)
     except Exception as exc:  # noqa: BLE001 -- reported with every chunk instead
@@ -268,7 +279,7 @@ def _pool_chunk(slot, idents):
     _pool_started[slot] = 1
     if _pool_worker is None:
         raise RuntimeError(f"processor setup failed in the worker: {_pool_error}")
-    return _pool_worker.run_chunk(idents)
+    return _pool_worker.run_chunk(idents, _pool_stop)
 
 
 # Dask workers are long-lived and may run several threads: one rebuilt
@@ -335,6 +346,15 @@ class _InOrder:
         self.outstanding[task.chunk].update(t.key for t in singles)
         return singles
 
+    def flush_finished(self):
+        """Deliver every finished task now, in order, skipping the gaps
+        (a run that stops early)."""
+        for index in range(self.next_chunk, len(self.finished)):
+            for key in sorted(self.finished[index] or {}):
+                self.collector.add_chunk(*self.finished[index][key])
+            self.finished[index] = None
+        self.next_chunk = len(self.finished)
+
     def done(self, task, result):
         """Record a task's result (an object with ``result()``)."""
         self.finished[task.chunk][task.key] = (task.idents, result)
@@ -359,8 +379,51 @@ def _stop_pool(executor):
         proc.join(5)
 
 
+class _Interrupts:
+    """Ctrl-C handling for a run: the first Ctrl-C asks for a stop after the
+    sources in progress (so no source is cut off half-written), the second
+    aborts at once (KeyboardInterrupt).
+
+    Parameters
+    ----------
+    shared : multiprocessing value, optional
+        Set to 1 on the first Ctrl-C, for workers to see.
+    """
+
+    def __init__(self, shared=None):
+        self.shared = shared
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        # Only the main thread gets signals, and a handler the program
+        # installed itself stays in charge.
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        if self.shared is not None:
+            self.shared.value = 1
+        sys.stderr.write("\ninterrupted: finishing the sources in progress"
+                         " (Ctrl-C again to abort them)\n")
+        sys.stderr.flush()
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
 def run_serial(proc, idents, collector, report_mode):
     """Run in this process.
+
+    The first Ctrl-C lets the current source finish, then stops the run
+    (KeyboardInterrupt); a second one interrupts the source.
 
     Parameters
     ----------
@@ -375,24 +438,32 @@ def run_serial(proc, idents, collector, report_mode):
     """
     func = proc.classify if report_mode else proc.process
     add = collector.add
-    for ident in idents:
-        kind, value = call_one(func, ident)
-        add(ident, kind, value)
+    with _Interrupts() as interrupts:
+        for ident in idents:
+            if interrupts.requested:
+                raise KeyboardInterrupt
+            kind, value = call_one(func, ident)
+            add(ident, kind, value)
+        if interrupts.requested:
+            raise KeyboardInterrupt
 
 
-def _new_pool(payload, n_workers, n_slots):
-    ctx = multiprocessing.get_context("spawn")
-    started = ctx.RawArray("b", max(n_slots, 1))
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def _new_pool(payload, n_workers, n_slots, stop):
+    started = _SPAWN.RawArray("b", max(n_slots, 1))
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=max(1, n_workers), mp_context=ctx,
-        initializer=_pool_init, initargs=(payload, started))
+        max_workers=max(1, n_workers), mp_context=_SPAWN,
+        initializer=_pool_init, initargs=(payload, started, stop))
     return executor, started
 
 
-def _pool_round(payload, tasks, n_workers, order):
+def _pool_round(payload, tasks, n_workers, order, interrupts):
     """Run ``tasks`` on a fresh pool; return ``(suspects, unstarted)``, the
     tasks lost to a dead worker that had or had not started."""
-    executor, started = _new_pool(payload, min(n_workers, len(tasks)), len(tasks))
+    executor, started = _new_pool(payload, min(n_workers, len(tasks)),
+                                  len(tasks), interrupts.shared)
     lost = []
     try:
         futures = {}
@@ -401,11 +472,27 @@ def _pool_round(payload, tasks, n_workers, order):
                 futures[executor.submit(_pool_chunk, slot, task.idents)] = slot
             except BrokenProcessPool:
                 lost.append(slot)
+        handled = set()
         for fut in concurrent.futures.as_completed(futures):
+            handled.add(fut)
             if isinstance(fut.exception(), BrokenProcessPool):
                 lost.append(futures[fut])
             else:
                 order.done(tasks[futures[fut]], fut)
+            if interrupts.requested:
+                break
+        if interrupts.requested:
+            executor.shutdown(wait=False, cancel_futures=True)
+            # Cancelled futures never wake as_completed or wait; cancelling
+            # here (not leaving it to the executor's thread, which does it
+            # later) tells which ones are still running.
+            running = [f for f in futures if f not in handled and not f.cancel()]
+            concurrent.futures.wait(running)
+            for fut in running:
+                if not isinstance(fut.exception(), BrokenProcessPool):
+                    order.done(tasks[futures[fut]], fut)
+            order.flush_finished()
+            raise KeyboardInterrupt
     except BaseException:
         _stop_pool(executor)
         raise
@@ -414,14 +501,17 @@ def _pool_round(payload, tasks, n_workers, order):
             [tasks[i] for i in lost if not started[i]])
 
 
-def _isolate(payload, suspects, order):
+def _isolate(payload, suspects, order, interrupts):
     """Run suspect tasks one source at a time on a single worker."""
     executor = None
     try:
         for task in suspects:
             for single in order.split(task):
+                if interrupts.requested:
+                    order.flush_finished()
+                    raise KeyboardInterrupt
                 if executor is None:
-                    executor, _ = _new_pool(payload, 1, 1)
+                    executor, _ = _new_pool(payload, 1, 1, interrupts.shared)
                 fut = executor.submit(_pool_chunk, 0, single.idents)
                 if isinstance(fut.exception(), BrokenProcessPool):
                     order.done(single, _Lost())
@@ -444,6 +534,10 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
     number of worker processes.  On any exception escaping the collector
     (``--bail``, Ctrl-C) the workers are terminated before it propagates.
 
+    The first Ctrl-C lets the workers finish the sources they are on and
+    stops the run (KeyboardInterrupt after their results are in); a second
+    one terminates the workers.
+
     A worker that dies (a crash in compiled code, the OOM killer) takes
     the pool down with every queued task.  Tasks that had not started run
     again on a new pool; those that had are rerun one source at a time on a
@@ -456,10 +550,12 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
     order = _InOrder(_chunks(idents, chunk_size_for(len(idents), n_workers)),
                      collector)
     tasks, suspects = order.tasks, []
-    while tasks:
-        new_suspects, tasks = _pool_round(payload, tasks, n_workers, order)
-        suspects += new_suspects
-    _isolate(payload, suspects, order)
+    with _Interrupts(_SPAWN.RawValue("b", 0)) as interrupts:
+        while tasks:
+            new_suspects, tasks = _pool_round(payload, tasks, n_workers, order,
+                                              interrupts)
+            suspects += new_suspects
+        _isolate(payload, suspects, order, interrupts)
 
 
 def run_dask(proc, idents, collector, report_mode, address, n_workers):

@@ -291,6 +291,7 @@ static void set_bad(const char *card, int from, fm_card_fields *out)
     out->c_start = -1;
     out->c_len = 0;
     out->str_amp = 0;
+    out->vflags = 0;   /* flags of a token that did not parse mean nothing */
     const char *slash = memchr(card + from, '/', (size_t)(FM_CARD_LEN - from));
     if (slash)
         set_comment(card, (int)(slash - card), out);

@@ -51,6 +51,24 @@ def test_flat_name_round_trip(parts):
     assert accref_from_flat_name(name) == accref
 
 
+def test_atomic_write_long_names_and_failing_generators(tmp_path):
+    from fitsmill.atomic import atomic_write
+    long_name = tmp_path / ("x" * 250)
+    atomic_write(long_name, [b"a", b"b"], fsync=True)
+    assert long_name.read_bytes() == b"ab"
+
+    def broken():
+        yield b"partial"
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(tmp_path / "new" / "f", broken())
+    with pytest.raises(RuntimeError):
+        atomic_write(long_name, broken())
+    assert long_name.read_bytes() == b"ab"  # the old content survives
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["new", "x" * 250]
+
+
 def test_split_mirrors_the_tree():
     assert split_preview_path("data/x/a.fits", "/p", ".jpeg") == "/p/data/x/a.fits.jpeg"
     policy = NamingPolicy("split:.png")

@@ -19,7 +19,9 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 def _create_temp(directory, base, makedirs):
     """Open a new hidden temporary file next to the target."""
     while True:
-        tmp = os.path.join(directory, f".{base}.{os.getpid()}.{next(_serial)}.tmp")
+        # The base is cut so that the temporary name stays within NAME_MAX
+        # (255) whenever the final name does.
+        tmp = os.path.join(directory, f".{base[:200]}.{os.getpid()}.{next(_serial)}.tmp")
         try:
             return tmp, os.open(tmp, _FLAGS, 0o666)
         except FileExistsError:

@@ -435,6 +435,21 @@ class OwnPathPreviewMaker(ManualPILPreviewMaker):
         return os.path.join(self.inputsDir, "thumbs", accref.replace("/", "__") + ".jpg")
 
 
+class OwnDirPreviewMaker(ManualPILPreviewMaker):
+    """Sets previewDir itself, as DaCHS's own _createAuxiliaries did."""
+
+    def _createAuxiliaries(self, dd):
+        self.previewDir = os.path.join(self.inputsDir, "mine")
+
+
+def test_preview_dir_set_in_create_auxiliaries(tmp_path):
+    inputs = tmp_path / "inputs"
+    _png_sources(inputs, 1)
+    proc = _run(OwnDirPreviewMaker, inputs, properties={})
+    assert proc.exit_status == 0
+    assert os.listdir(inputs / "mine") == [flat_name("data/im0.png")]
+
+
 def test_get_preview_path_override_needs_no_preview_dir(tmp_path):
     inputs = tmp_path / "inputs"
     _png_sources(inputs, 2)

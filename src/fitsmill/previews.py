@@ -101,7 +101,9 @@ class PreviewMaker(FileProcessor):
     # overriding that hook without the upward call still work.
     @property
     def previewDir(self):
-        """The absolute preview directory.
+        """The absolute preview directory: a value assigned to it (as DaCHS
+        scripts may do in ``_createAuxiliaries``), else ``--preview-dir``,
+        else the ``previewDir`` property relative to the resource directory.
 
         Raises
         ------
@@ -122,6 +124,11 @@ class PreviewMaker(FileProcessor):
                 resolved = os.path.abspath(self.dd.rd.getAbsPath(prop))
             self._previewDir = resolved
         return resolved
+
+    @previewDir.setter
+    def previewDir(self, value):
+        # DaCHS scripts may set it themselves in _createAuxiliaries.
+        self._previewDir = os.path.abspath(value)
 
     @property
     def namingPolicy(self):

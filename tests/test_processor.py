@@ -425,7 +425,9 @@ class Slow(api.FileProcessor):
             raise RuntimeError("boom on " + os.path.basename(srcName))
         if srcName.endswith("00"):
             open(srcName + ".started", "w").close()
-        time.sleep(float(os.environ.get("SLOW", "0.05")))
+        slow = float(os.environ.get("SLOW", "0.05"))
+        time.sleep(slow if srcName.endswith("00")
+                   else float(os.environ.get("OTHERS", slow)))
         open(srcName + ".done", "w").close()
 
 if __name__ == "__main__":
@@ -467,12 +469,13 @@ def _kill_session(proc):
         pass
 
 
-def _start_and_wait(path, data, jobs, slow, stderr_path):
+def _start_and_wait(path, data, jobs, slow, stderr_path, others=None):
     """Start the slow script; return it once the first source is running."""
     # a session of its own, so that cleaning up can kill the workers too
     proc = subprocess.Popen([sys.executable, str(path), str(data), "-j", jobs],
                             stdout=subprocess.PIPE, stderr=open(stderr_path, "w"),
-                            text=True, env={**os.environ, "SLOW": slow},
+                            text=True, env={**os.environ, "SLOW": slow,
+                                            "OTHERS": others or slow},
                             start_new_session=True)
     while not (data / "f00.started").exists():
         if proc.poll() is not None:
@@ -505,7 +508,9 @@ def test_ctrl_c_finishes_sources_in_progress_then_exits_2(script, jobs, tmp_path
 def test_second_ctrl_c_aborts(script, jobs, tmp_path):
     path, data = script
     err_path = tmp_path / "err"
-    proc = _start_and_wait(path, data, jobs, "60", err_path)
+    # f00 takes long; with -j 2 the other worker goes on with quick
+    # sources, so the second Ctrl-C comes while f00 alone is awaited
+    proc = _start_and_wait(path, data, jobs, "60", err_path, others="0.2")
     try:
         proc.send_signal(signal.SIGINT)
         while "finishing the sources" not in err_path.read_text():
@@ -516,7 +521,8 @@ def test_second_ctrl_c_aborts(script, jobs, tmp_path):
         _kill_session(proc)
     assert proc.returncode == 2, err_path.read_text()
     assert not (data / "f00.done").exists()
-    assert "interrupted: 12 sources not processed" in out
+    done = len(list(data.glob("*.done")))
+    assert f"interrupted: {12 - done} sources not processed" in out
 
 
 UNGUARDED_SCRIPT = """

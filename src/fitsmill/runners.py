@@ -368,10 +368,10 @@ class _InOrder:
                 self.collector.add_chunk(*parts[key])
 
 
-def _stop_pool(executor):
-    # ProcessPoolExecutor has no public way to stop running tasks; a worker
-    # busy on a long file would otherwise keep the interpreter alive.
-    workers = list((getattr(executor, "_processes", None) or {}).values())
+def _stop_pool(executor, processes):
+    """Shut ``executor`` down and terminate its worker ``processes`` (the
+    dict from :func:`_new_pool`)."""
+    workers = list(processes.values())
     executor.shutdown(wait=False, cancel_futures=True)
     for proc in workers:
         proc.terminate()
@@ -452,18 +452,22 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 
 def _new_pool(payload, n_workers, n_slots, stop):
+    """Return ``(executor, started flags, its worker processes)``."""
     started = _SPAWN.RawArray("b", max(n_slots, 1))
     executor = concurrent.futures.ProcessPoolExecutor(
         max_workers=max(1, n_workers), mp_context=_SPAWN,
         initializer=_pool_init, initargs=(payload, started, stop))
-    return executor, started
+    # ProcessPoolExecutor has no public way to stop running tasks, and it
+    # forgets its processes on shutdown; keep the (live) dict of them so a
+    # worker busy on a long file can be terminated on --bail or Ctrl-C.
+    return executor, started, executor._processes
 
 
 def _pool_round(payload, tasks, n_workers, order, interrupts):
     """Run ``tasks`` on a fresh pool; return ``(suspects, unstarted)``, the
     tasks lost to a dead worker that had or had not started."""
-    executor, started = _new_pool(payload, min(n_workers, len(tasks)),
-                                  len(tasks), interrupts.shared)
+    executor, started, processes = _new_pool(
+        payload, min(n_workers, len(tasks)), len(tasks), interrupts.shared)
     lost = []
     try:
         futures = {}
@@ -494,7 +498,7 @@ def _pool_round(payload, tasks, n_workers, order, interrupts):
             order.flush_finished()
             raise KeyboardInterrupt
     except BaseException:
-        _stop_pool(executor)
+        _stop_pool(executor, processes)
         raise
     executor.shutdown(wait=True)
     return ([tasks[i] for i in lost if started[i]],
@@ -503,7 +507,7 @@ def _pool_round(payload, tasks, n_workers, order, interrupts):
 
 def _isolate(payload, suspects, order, interrupts):
     """Run suspect tasks one source at a time on a single worker."""
-    executor = None
+    executor = processes = None
     try:
         for task in suspects:
             for single in order.split(task):
@@ -511,7 +515,8 @@ def _isolate(payload, suspects, order, interrupts):
                     order.flush_finished()
                     raise KeyboardInterrupt
                 if executor is None:
-                    executor, _ = _new_pool(payload, 1, 1, interrupts.shared)
+                    executor, _, processes = _new_pool(payload, 1, 1,
+                                                       interrupts.shared)
                 fut = executor.submit(_pool_chunk, 0, single.idents)
                 if isinstance(fut.exception(), BrokenProcessPool):
                     order.done(single, _Lost())
@@ -521,7 +526,7 @@ def _isolate(payload, suspects, order, interrupts):
                     order.done(single, fut)
     except BaseException:
         if executor is not None:
-            _stop_pool(executor)
+            _stop_pool(executor, processes)
         raise
     if executor is not None:
         executor.shutdown(wait=True)

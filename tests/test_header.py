@@ -229,6 +229,9 @@ def test_mapping_views():
     assert "naxis1" in h and "NOPE" not in h and h.get("NOPE", 4) == 4
     assert h.count("HISTORY") == 2 and h.index("HISTORY") == ah.index("HISTORY")
     assert [str(c) for c in h.cards] == [c.image for c in ah.cards]
+    assert h.cards["OBJECT"].comment == ah.cards["OBJECT"].comment == "the target"
+    assert h.cards[("HISTORY", 1)].value == "second history" and len(h.cards) == len(ah)
+    assert [c.keyword for c in h.cards[1:3]] == ["BITPIX", "NAXIS"]
     with pytest.raises(KeyError):
         h["NOPE"]
     with pytest.raises(IndexError):

@@ -24,6 +24,7 @@ instead of being truncated; reading the value of an unparsable card raises
 """
 
 import os
+from collections.abc import Sequence
 
 from fitsmill import _cards
 from fitsmill.card import Card, as_card
@@ -73,6 +74,28 @@ class _Comments:
         header = self._header
         return "\n".join(f"{header._card(i).keyword:8} {header._card(i).comment}"
                          for i in range(len(header)))
+
+
+class _CardList(Sequence):
+    """``header.cards``: a live sequence of the header's cards, indexed by
+    position, or like the header by keyword or (keyword, n)."""
+
+    __slots__ = ("_header",)
+
+    def __init__(self, header):
+        self._header = header
+
+    def __len__(self):
+        return len(self._header)
+
+    def __getitem__(self, key):
+        header = self._header
+        if isinstance(key, slice):
+            return [header._card(pos) for pos in range(*key.indices(len(header)))]
+        return header._card(header._position(key))
+
+    def __repr__(self):
+        return repr(list(self))
 
 
 class Header:
@@ -696,8 +719,9 @@ class Header:
 
     @property
     def cards(self):
-        """All cards, in order (list of :class:`Card`)."""
-        return [self._card(pos) for pos in range(len(self._image_list))]
+        """The cards, in order: a live sequence of :class:`Card`, also
+        indexed by keyword (``h.cards["OBJECT"].comment``)."""
+        return _CardList(self)
 
     @property
     def comments(self):

@@ -246,6 +246,8 @@ def test_construction_from_cards_tuples_and_mappings():
     assert h.items() == [("A", 1), ("B", 2.5), ("COMMENT", "text")]
     assert Header({"A": 1, "B": (2.5, "c")}) == Header(h[:2])
     assert as_header({"A": 1})["A"] == 1 and as_header(h.tobytes()) == h
+    with pytest.raises(TypeError, match="fromstring"):
+        Header(h.tostring())
 
 
 def test_copy_is_independent():

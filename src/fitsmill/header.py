@@ -136,6 +136,9 @@ class Header:
             self._image_list, self._cards = other._image_list, other._cards
             self._keys, self._mixed = other._keys, other._mixed
             return
+        if isinstance(cards, (str, bytes, bytearray, memoryview)):
+            raise TypeError("Header() takes cards; parse header text with "
+                            "Header.fromstring")
         if hasattr(cards, "keys"):
             self.update(cards)
             return

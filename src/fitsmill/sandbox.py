@@ -30,6 +30,8 @@ LOG_NAME = "lastCommand.log"
 
 # seconds a program gets between SIGTERM and SIGKILL
 _KILL_GRACE = 3
+# polls (0.05 s apart) for a killed process group to be gone
+_GROUP_EXIT_POLLS = 100
 
 
 def _copy_name(src):
@@ -235,6 +237,14 @@ def _kill_group(proc):
         except ProcessLookupError:
             break
     proc.wait()
+    # killed grandchildren may take a moment to exit (their files in the
+    # sandbox are about to be removed); zombies nobody reaps end the wait
+    for _ in range(_GROUP_EXIT_POLLS):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
 
 
 def _unpack_tile_compressed(src, dest):

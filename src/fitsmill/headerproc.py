@@ -36,14 +36,15 @@ applying it would drop their cards).
 """
 
 import os
-import re
 import sys
 
 from fitsmill import fitsfile
+from fitsmill.atomic import atomic_write
 from fitsmill.errors import CannotComputeHeader
 from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
-from fitsmill.sortheaders import CardList, header_from_images, sort_headers, sortHeaders
+from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, sort_card_list, sort_headers,
+                                  sortHeaders)
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -54,13 +55,17 @@ DATA_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND"
                        "BZERO", "BSCALE", "BLANK", "PCOUNT", "GCOUNT",
                        "XTENSION"))
 
-_NAXISN = re.compile(r"NAXIS[1-9][0-9]{0,2}")
-
 # Keywords the cache file must not have: extension keywords (it is a
 # primary header) and the file's checksums (wrong for the cache; the apply
 # recomputes them from the file's DATASUM).
 _CHECKSUMS = frozenset(("CHECKSUM", "DATASUM"))
-_NOT_IN_CACHE = frozenset(("XTENSION", "PCOUNT", "GCOUNT")) | _CHECKSUMS
+_NOT_IN_CACHE = frozenset(("XTENSION", "PCOUNT", "GCOUNT")) | _CHECKSUMS | AXIS_KEYWORDS
+
+# Cards always taken from the file on apply, besides keepKeys.
+_FROM_FILE = DATA_KEYS | _CHECKSUMS | AXIS_KEYWORDS
+
+# Cards of a cached header replaced by the file's or, absent there, dropped.
+_DATA_OR_AXIS = DATA_KEYS | AXIS_KEYWORDS
 
 # The cards that make a cache a data-less primary header.
 _CACHE_CARDS = {
@@ -208,7 +213,8 @@ class HeaderProcessor(FileProcessor):
         _add_fsync_option(parser)
 
     # The primary header of the file process() is working on, read once per
-    # call: (srcName, Header) while process() runs, None otherwise.
+    # call: (srcName, CardList of the header as read) while process() runs,
+    # None otherwise.
     _headerMemo = None
 
     # ------------------------------------------------------------- hooks
@@ -217,15 +223,26 @@ class HeaderProcessor(FileProcessor):
         """Return the primary header of the FITS file ``srcName``.
 
         While :meth:`process` works on a file its header is read once; each
-        call returns a fresh copy, so changing it in place is safe.
+        call returns a new Header, so changing it in place is safe.
         """
         memo = self._headerMemo
         if memo is not None and memo[0] == srcName:
-            return memo[1].copy()
+            return memo[1].header()
         hdr = fitsfile.read_header(srcName)
         if memo is not None:
-            self._headerMemo = (srcName, hdr.copy())
+            self._headerMemo = (srcName, CardList(hdr))
         return hdr
+
+    def _fileCards(self, srcName):
+        """The file's primary header as a CardList, read at most once per
+        :meth:`process` call (the caller must not change the lists)."""
+        memo = self._headerMemo
+        if memo is None or memo[0] != srcName:
+            hdr = self.getPrimaryHeader(srcName)
+            memo = self._headerMemo
+            if memo is None or memo[0] != srcName:
+                return CardList(hdr)
+        return memo[1]
 
     def _isProcessed(self, srcName):
         """Return True when ``srcName`` already has its new header.
@@ -267,12 +284,12 @@ class HeaderProcessor(FileProcessor):
         except FileNotFoundError:
             return None
 
-    def _sorted(self, hdr):
+    def _sorted(self, cards):
         # The default filters keep everything: pass None and spare parsing
         # every COMMENT and HISTORY card.
         cls = type(self)
-        return sort_headers(
-            hdr,
+        return sort_card_list(
+            cards,
             None if cls.commentFilter is HeaderProcessor.commentFilter
             else self.commentFilter,
             None if cls.historyFilter is HeaderProcessor.historyFilter
@@ -289,23 +306,24 @@ class HeaderProcessor(FileProcessor):
 
         Returns
         -------
-        Header
-            The header as cached.
+        CardList
+            The cards as cached (what :meth:`_writeHeader` takes).
         """
-        from fitsmill.atomic import atomic_write
-
         cards = CardList(as_header(hdr))
-        images = [_CACHE_CARDS["SIMPLE"]] if "SIMPLE" not in cards.keys else []
-        for keyword in ("BITPIX", "NAXIS"):
-            if keyword not in cards.keys:
+        keys, images = [], []
+        present = set(cards.keys)
+        for keyword in ("SIMPLE", "BITPIX", "NAXIS"):
+            if keyword not in present:
+                keys.append(keyword)
                 images.append(_CACHE_CARDS[keyword])
         for keyword, image in zip(cards.keys, cards.images):
-            if keyword in _CACHE_CARDS and keyword != "SIMPLE":
+            if keyword in _NOT_IN_CACHE:
+                continue
+            if keyword == "BITPIX" or keyword == "NAXIS":
                 image = _CACHE_CARDS[keyword]
-            if not _NAXISN.fullmatch(keyword) and keyword not in _NOT_IN_CACHE:
-                images.append(image)
-        hdr = header_from_images(images)
-        cache = self._sorted(hdr)
+            keys.append(keyword)
+            images.append(image)
+        cache = self._sorted(CardList.from_lists(keys, images))
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -315,8 +333,8 @@ class HeaderProcessor(FileProcessor):
 
         Returns
         -------
-        Header or None
-            The cached header; None with ``--no-compute``.
+        CardList or None
+            The cached cards; None with ``--no-compute``.
         """
         if not self.opts.compute:
             return None
@@ -339,36 +357,65 @@ class HeaderProcessor(FileProcessor):
         cards the file lacks are removed.  The write then refreshes CHECKSUM
         from the file's DATASUM.
 
+        Parameters
+        ----------
+        srcName : str
+            The FITS file.
+        hdr : Header, CardList or astropy Header
+            The cached header; it is not changed.
+
         Returns
         -------
-        Header
-            A new header; ``hdr`` is not changed.
+        CardList
+            The merged cards.
         """
-        keep = self.keepKeys | DATA_KEYS | _CHECKSUMS
-        current = CardList(self.getPrimaryHeader(srcName))
+        keep = self._keepSet()
+        current = self._fileCards(srcName)
         from_file = {}
         for keyword, image in zip(current.keys, current.images):
-            if keyword in keep or _NAXISN.fullmatch(keyword):
-                from_file.setdefault(keyword, image)
-        cached = CardList(as_header(hdr))
-        images = []
+            if keyword in keep and keyword not in from_file:
+                from_file[keyword] = image
+        cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
+        keys, images = [], []
         for keyword, image in zip(cached.keys, cached.images):
             if keyword in from_file:
+                keys.append(keyword)
                 images.append(from_file.pop(keyword))
-            elif keyword not in DATA_KEYS and not _NAXISN.fullmatch(keyword):
+            elif keyword not in _DATA_OR_AXIS:
+                keys.append(keyword)
                 images.append(image)
+        keys.extend(from_file)
         images.extend(from_file.values())
-        return header_from_images(images)
+        return CardList.from_lists(keys, images)
+
+    # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
+    # be changed at any time, the union is rebuilt only when it was.
+    _keepMemo = (frozenset(), _FROM_FILE)
+
+    def _keepSet(self):
+        """All keywords :meth:`_fixHeaderDataKeys` takes from the file."""
+        memo = self._keepMemo
+        if memo[0] != self.keepKeys:
+            memo = self._keepMemo = (frozenset(self.keepKeys),
+                                     _FROM_FILE | self.keepKeys)
+        return memo[1]
 
     def _writeHeader(self, srcName, hdr):
         """Write the cached header ``hdr`` into ``srcName``.
+
+        Parameters
+        ----------
+        srcName : str
+            The FITS file.
+        hdr : Header, CardList or astropy Header
+            The cached header.
 
         Returns
         -------
         str
             What :func:`fitsmill.fitsfile.write_header` did.
         """
-        new = self._sorted(self._fixHeaderDataKeys(srcName, hdr))
+        new = self._sorted(self._fixHeaderDataKeys(srcName, hdr)).header()
         result = fitsfile.write_header(srcName, new, fsync=_fsync(self.opts))
         if self._headerMemo is not None:
             self._headerMemo = ("", None)

@@ -8,21 +8,30 @@ and COMMENT blocks appears only when the block has a card left after
 filtering.
 """
 
-import re
-
+from fitsmill.card import Card
 from fitsmill.errors import FitsFormatError
+from fitsmill.header import Header
 
-__all__ = ["sort_headers", "sortHeaders", "structural_sequence", "CardList",
-           "header_from_images"]
+__all__ = ["sort_headers", "sortHeaders", "sort_card_list", "structural_sequence",
+           "CardList", "header_from_images", "AXIS_KEYWORDS"]
 
-_NAXISN = re.compile(r"NAXIS([1-9][0-9]{0,2})")
+#: Every NAXISn keyword FITS allows (n = 1 ... 999): one set operation
+#: finds a header's axes, where a pattern match per card would cost more.
+AXIS_KEYWORDS = frozenset(f"NAXIS{n}" for n in range(1, 1000))
 
 _BLANK = " " * 80
 _END = "END".ljust(80)
 
-# What follows the axis lengths, in the order FITS wants it.
-_PRIMARY_TAIL = ("EXTEND", "BZERO", "BSCALE")
-_EXTENSION_TAIL = ("PCOUNT", "GCOUNT", "TFIELDS", "BZERO", "BSCALE")
+# (keyword, mandatory) before and after the axis lengths, in FITS order.
+_PRIMARY_HEAD = (("SIMPLE", True), ("BITPIX", True), ("NAXIS", True))
+_EXTENSION_HEAD = (("XTENSION", True), ("BITPIX", True), ("NAXIS", True))
+_PRIMARY_TAIL = (("EXTEND", False), ("BZERO", False), ("BSCALE", False))
+_EXTENSION_TAIL = (("PCOUNT", False), ("GCOUNT", False), ("TFIELDS", False),
+                   ("BZERO", False), ("BSCALE", False))
+
+
+def _axis_number(keyword):
+    return int(keyword[5:])
 
 
 def structural_sequence(keywords):
@@ -41,18 +50,18 @@ def structural_sequence(keywords):
         primary header or PCOUNT, GCOUNT, TFIELDS, BZERO, BSCALE for an
         extension.
     """
-    keywords = list(keywords)
-    axes = sorted((int(kw[5:]), kw) for kw in keywords
-                  if kw.startswith("NAXIS") and _NAXISN.fullmatch(kw))
-    primary = "XTENSION" not in keywords or "SIMPLE" in keywords
-    head = ["SIMPLE" if primary else "XTENSION", "BITPIX", "NAXIS"]
-    tail = _PRIMARY_TAIL if primary else _EXTENSION_TAIL
-    return ([(kw, True) for kw in head] + [(kw, False) for _, kw in axes]
-            + [(kw, False) for kw in tail])
+    if not isinstance(keywords, (set, frozenset, dict)):
+        keywords = set(keywords)
+    axes = sorted(AXIS_KEYWORDS.intersection(keywords), key=_axis_number)
+    if "XTENSION" not in keywords or "SIMPLE" in keywords:
+        head, tail = _PRIMARY_HEAD, _PRIMARY_TAIL
+    else:
+        head, tail = _EXTENSION_HEAD, _EXTENSION_TAIL
+    return [*head, *[(kw, False) for kw in axes], *tail]
 
 
 def _is_card(item):
-    return hasattr(item, "keyword")
+    return not isinstance(item, tuple) and hasattr(item, "keyword")
 
 
 def _text(image):
@@ -61,15 +70,18 @@ def _text(image):
 
 
 class CardList:
-    """A header as parallel lists of keywords, card images and cards.
+    """A header as parallel lists of keywords and card images.
 
     Keywords come from the Header's scan (no card is parsed); the images are
-    moved as they are, so untouched cards keep their bytes.
+    moved as they are, so untouched cards keep their bytes.  Header
+    processors pass CardLists between their steps instead of Headers, which
+    would parse every image again.
 
     Parameters
     ----------
-    header : Header or iterable of cards
-        fitsmill's Header (fast path), astropy's, or card objects.
+    header : Header, CardList or iterable of cards
+        fitsmill's Header (fast path), a CardList (shares its lists),
+        astropy's Header, or card objects.
 
     Attributes
     ----------
@@ -77,28 +89,46 @@ class CardList:
     """
 
     def __init__(self, header):
-        from fitsmill.header import Header
-
-        self._header = header
+        self._cards = None
         if isinstance(header, Header):
             self.keys = header.keys()
             # Images straight from the Header: no Card object per card.
-            self.images = header._images()
+            self.images = header.card_images()
+        elif isinstance(header, CardList):
+            self.keys, self.images = header.keys, header.images
         else:
             cards = list(getattr(header, "cards", header))
             self.keys = [card.keyword for card in cards]
             self.images = [_card_image(card) for card in cards]
             self._cards = cards
 
+    @classmethod
+    def from_lists(cls, keys, images):
+        """A CardList of the given (equally long) keyword and image lists."""
+        self = cls.__new__(cls)
+        self.keys, self.images, self._cards = keys, images, None
+        return self
+
     def card(self, pos):
         """The card at ``pos`` (parsed on demand)."""
-        cards = getattr(self, "_cards", None)
-        return cards[pos] if cards is not None else self._header[pos:pos + 1].cards[0]
+        if self._cards is not None:
+            return self._cards[pos]
+        return Header.fromstring(self.images[pos] + _END).cards[0]
+
+    def header(self):
+        """The cards as a new :class:`~fitsmill.header.Header`."""
+        return header_from_images(self.images)
+
+    def tobytes(self):
+        """The cards, END and blank padding to whole 2880-byte blocks (bytes)."""
+        text = "".join(self.images) + _END
+        return (text + " " * (-len(text) % 2880)).encode("ascii")
 
 
-def _order(keys, images, card_sequence):
-    """Positions (or card images given in the sequence) in sorted order."""
-    sequence = structural_sequence(keys)
+def _sequence(first, card_sequence):
+    """The structural sequence of a header whose real keywords map to their
+    first positions in ``first``, followed by the normalised user items."""
+    sequence = structural_sequence(first)
     for item in card_sequence or ():
         if _is_card(item):
             sequence.append(item)
@@ -106,24 +136,28 @@ def _order(keys, images, card_sequence):
             sequence.append((item, False))
         else:
             sequence.append((item[0], bool(item[1])))
-    first = {}
-    for index, keyword in enumerate(keys):
-        if keyword:
-            first.setdefault(keyword, index)
+    return sequence
+
+
+def _order(keys, images, real, first, card_sequence):
+    """The real cards' positions, or (keyword, image) of cards given in the
+    sequence, in sorted order.  ``real`` lists the positions of the cards
+    that are neither commentary nor empty; ``first`` maps each of their
+    keywords to its first position."""
     taken = set()
     head = []
-    for item in sequence:
+    for item in _sequence(first, card_sequence):
         if _is_card(item):
             # A card given in the sequence replaces the header's cards of the
             # same keyword (or, for a separator, the same text), so a second
             # pass does not add it again.
             image = _card_image(item)
             if item.keyword:
-                taken.update(i for i, kw in enumerate(keys) if kw == item.keyword)
+                taken.update(i for i in real if keys[i] == item.keyword)
             else:
-                taken.update(i for i, kw in enumerate(keys) if not kw
+                taken.update(i for i in real if not keys[i]
                              and _text(images[i]) == _text(image))
-            head.append(image)
+            head.append((item.keyword, image))
             continue
         keyword, mandatory = item
         index = first.get(keyword)
@@ -133,7 +167,8 @@ def _order(keys, images, card_sequence):
             continue
         taken.add(index)
         head.append(index)
-    return head + [i for i in range(len(keys)) if i not in taken]
+    head.extend(i for i in real if i not in taken)
+    return head
 
 
 def _card_image(card):
@@ -141,14 +176,11 @@ def _card_image(card):
     image = getattr(card, "image", None)
     if isinstance(image, str):
         return image
-    from fitsmill.header import Card
     return Card(card.keyword, card.value, card.comment).image
 
 
 def header_from_images(images):
     """A Header made from card images (80 characters or CONTINUE groups)."""
-    from fitsmill.header import Header
-
     return Header.fromstring("".join(images) + _END)
 
 
@@ -200,25 +232,47 @@ def sort_headers(header, commentFilter=None, historyFilter=None,
         When a mandatory card (SIMPLE or XTENSION, BITPIX, NAXIS, or one
         marked so in ``cardSequence``) is missing.
     """
-    cards = CardList(header)
+    return sort_card_list(CardList(header), commentFilter, historyFilter,
+                          cardSequence).header()
+
+
+def sort_card_list(cards, commentFilter=None, historyFilter=None,
+                   cardSequence=None):
+    """:func:`sort_headers` on a :class:`CardList`, returning a CardList.
+
+    The images are moved, not parsed again: header processors chain this
+    with other steps and build a Header only for the final write.
+    """
+    keys, images = cards.keys, cards.images
     real, history, comments = [], [], []
-    for pos, keyword in enumerate(cards.keys):
+    first = {}
+    for pos, keyword in enumerate(keys):
         if keyword == "HISTORY":
             history.append(pos)
         elif keyword == "COMMENT":
             comments.append(pos)
-        elif keyword or _text(cards.images[pos]):
+        elif keyword:
             real.append(pos)
-    real_keys = [cards.keys[pos] for pos in real]
-    real_images = [cards.images[pos] for pos in real]
-    out = [item if isinstance(item, str) else real_images[item]
-           for item in _order(real_keys, real_images, cardSequence)]
-    for block in (_commentary(cards, history, historyFilter),
-                  _commentary(cards, comments, commentFilter)):
+            first.setdefault(keyword, pos)
+        elif not images[pos][8:80].isspace():
+            real.append(pos)
+    out_keys, out_images = [], []
+    for item in _order(keys, images, real, first, cardSequence):
+        if isinstance(item, int):
+            out_keys.append(keys[item])
+            out_images.append(images[item])
+        else:
+            out_keys.append(item[0])
+            out_images.append(item[1])
+    for keyword, block, keep in (("HISTORY", history, historyFilter),
+                                 ("COMMENT", comments, commentFilter)):
+        block = _commentary(cards, block, keep)
         if block:
-            out.append(_BLANK)
-            out.extend(cards.images[pos] for pos in block)
-    return header_from_images(out)
+            out_keys.append("")
+            out_images.append(_BLANK)
+            out_keys.extend([keyword] * len(block))
+            out_images.extend([images[pos] for pos in block])
+    return CardList.from_lists(out_keys, out_images)
 
 
 #: DaCHS spelling.

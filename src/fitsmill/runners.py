@@ -308,7 +308,7 @@ def _chunks(idents, size):
     return [idents[i:i + size] for i in range(0, len(idents), size)]
 
 
-class WorkerDied(RuntimeError):
+class WorkerDied(FitsmillError, RuntimeError):
     """A worker process died (e.g. a crash in compiled code or the OOM
     killer) while it was processing a source."""
 

@@ -51,15 +51,18 @@ cdef tuple _scan(const char *p, size_t n, object path, long long base):
     cdef fm_error err
     cdef size_t ncards = 0, i = 0, j
     cdef int status
-    cdef long end = fm_find_end(p, n)
+    cdef long end
     cdef fm_card_key *keys
     cdef int *group
     cdef str text, name
     cdef list images = [], names = []
     cdef bint mixed = False
+    with nogil:
+        end = fm_find_end(p, n)
     if end < 0:
         # no END: only the error is wanted, found without per-card arrays
-        status = fm_header_scan(p, n, NULL, NULL, &ncards, &err)
+        with nogil:
+            status = fm_header_scan(p, n, NULL, NULL, &ncards, &err)
         if status and err.offset >= 0:
             err.offset += base
         _check(status, &err, path)

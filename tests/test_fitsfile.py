@@ -739,6 +739,35 @@ def test_reformatted_layout_card_with_same_value_is_accepted(tmp_path):
     assert fitsfile.find_hdu(path).header_bytes[pos:pos + 12] == b"NAXIS1  = 30"
 
 
+def test_fast_layout_keeps_shapes_apart():
+    from fitsmill.layout import data_size, fast_layout
+    # Same first cards (up to NAXIS1), different NAXIS2 and BITPIX; each
+    # twice, so that remembered shapes are used too.
+    for _ in range(2):
+        for bitpix, naxis2 in [(16, 40), (16, 41), (-32, 41), (16, 40)]:
+            header = fits.Header([("SIMPLE", True), ("BITPIX", bitpix), ("NAXIS", 2),
+                                  ("NAXIS1", 30), ("NAXIS2", naxis2)])
+            raw = header.tostring().encode()
+            signature, size = fast_layout(raw, raw.index(b"END     "))
+            assert size == data_size(Header.fromstring(raw)) == \
+                abs(bitpix) // 8 * 30 * naxis2
+
+
+def test_layout_card_in_other_case_is_refused(tmp_path):
+    # A lower-case keyword is looked up like its upper-case form, so the
+    # fast check must see it too.
+    path = make_image(tmp_path / "a.fits", extensions=sample_extensions())
+    content = path.read_bytes()
+    old = fitsfile.read_header(path, "TAB")
+    assert "THEAP" not in old
+    cards = old.tobytes(padding=False)[:-80] + b"theap   =                  100".ljust(80)
+    header = Header.fromstring(cards + b"END".ljust(80))
+    assert header["THEAP"] == 100
+    with pytest.raises(FitsmillError, match="data layout.*THEAP"):
+        fitsfile.write_header(path, header, "TAB")
+    assert path.read_bytes() == content
+
+
 @pytest.mark.parametrize("path", ASTROPY_DATA[::3], ids=os.path.basename)
 def test_fast_layout_agrees_with_data_size(path):
     from fitsmill._cards import find_end

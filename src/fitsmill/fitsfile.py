@@ -36,6 +36,7 @@ BLOCK_SIZE = 2880
 CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BLANK_CARD = b" " * CARD_SIZE
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 
@@ -397,13 +398,10 @@ def _card_bytes(header):
     """The header's cards as bytes, without END and without trailing blank
     cards (those are padding a previous in-place write left; dropping them
     lets the next edit use the space)."""
-    raw = header.tobytes()
-    last = raw[-BLOCK_SIZE:]
-    end = len(raw) - BLOCK_SIZE + _end_card_at(last)
-    blank = b" " * CARD_SIZE
-    while end >= CARD_SIZE and raw[end - CARD_SIZE:end] == blank:
-        end -= CARD_SIZE
-    return raw[:end]
+    cards = header.tobytes(padding=False)[:-CARD_SIZE]  # END is one card
+    while cards.endswith(_BLANK_CARD):
+        cards = cards[:-CARD_SIZE]
+    return cards
 
 
 def _blocks(cards):
@@ -431,20 +429,27 @@ def _stored_datasum(header, path):
         return None
 
 
+def _old_header(info, path):
+    """The HDU's header as it is in the file.  (update_header hands the
+    parsed header to the edit, so it is parsed again when needed.)"""
+    if info.header is None:
+        info.header = _parse(info.header_bytes, path, info.header_offset)
+    return info.header
+
+
 def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
     """The new header's bytes for ``info``'s place (checksums filled in)."""
     from fitsmill import checksum as ck
-    old = info.header
     cards = _card_bytes(new)
     # Equal layout signatures settle it cheaply; otherwise compare values.
     if not force and (info._layout is None or not same_layout(info._layout, cards)):
-        check_layout(old, new, path, info.header_offset)
+        check_layout(_old_header(info, path), new, path, info.header_offset)
     if checksum == "auto":
         checksum = "CHECKSUM" in new or "DATASUM" in new
     datasum = None
     if checksum:
         if checksum != "recompute":
-            datasum = _stored_datasum(old, path)
+            datasum = _stored_datasum(_old_header(info, path), path)
         if datasum is None:
             datasum = ck.data_sum(fd, info.data_offset, info.data_size)
         new = new.copy()
@@ -470,13 +475,17 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
 def _open_locked(path, wait):
     """Open ``path`` for writing under an exclusive advisory lock.
 
-    A writer that waited while another one replaced the file by a rewrite
-    would hold a lock on the old, unlinked inode; it notices and retries on
-    the new file.
+    A writer that opened the file while another one replaced it by a
+    rewrite holds a lock on the old, unlinked inode; it notices and retries
+    on the new file.  A rewrite never replaces a file with other hard links,
+    so the replaced inode has no link left, which ``fstat`` shows without a
+    second lookup of the path; after waiting for the lock, when a
+    replacement is likely, the path is looked up again as well.
     """
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         try:
+            waited = False
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -485,12 +494,9 @@ def _open_locked(path, wait):
                         f"{path}: another process is writing this file "
                         "(advisory lock held)") from None
                 fcntl.flock(fd, fcntl.LOCK_EX)
+                waited = True
             st = os.fstat(fd)
-            try:
-                now = os.stat(path)
-            except FileNotFoundError:
-                now = None
-            if now is not None and (now.st_ino, now.st_dev) == (st.st_ino, st.st_dev):
+            if st.st_nlink and (not waited or _same_inode(path, st)):
                 return fd, st
         except BaseException:
             os.close(fd)
@@ -498,8 +504,20 @@ def _open_locked(path, wait):
         os.close(fd)
 
 
+def _same_inode(path, st):
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (now.st_ino, now.st_dev) == (st.st_ino, st.st_dev)
+
+
 def _pwrite_all(fd, data, offset):
-    view = memoryview(data)
+    n = os.pwrite(fd, data, offset)
+    if n == len(data):
+        return
+    view = memoryview(data)[n:]
+    offset += n
     while view:
         n = os.pwrite(fd, view, offset)
         view = view[n:]
@@ -638,8 +656,19 @@ def _pread_from(fd, offset):
     return read
 
 
+def _is_whole_header_block(block):
+    """Whether ``block`` is a complete one-block primary header whose bytes
+    all pass the reader's checks (the usual case, settled in C)."""
+    return len(block) == BLOCK_SIZE and block.startswith(b"SIMPLE  =") and \
+        block.isascii() and b"\0" not in block and find_end(block) >= 0
+
+
 def _locate(fd, path, size, ext):
     if ext == 0:
+        block = os.pread(fd, BLOCK_SIZE, 0)
+        if _is_whole_header_block(block):
+            return _hdu_info(0, block, 0, path, size)
+        # Longer headers and errors: the general reader, from the start.
         return _primary(_pread_from(fd, 0), path, size)
     stream = io.FileIO(fd, "rb", closefd=False)
     for info in _scan(stream, path, size):
@@ -730,13 +759,15 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
         No such HDU.
     """
     new = as_header(header)
-    return _write(path, ext, lambda current: new, grow=grow, reserve=reserve,
+    return _write(path, ext, lambda current: new, False, grow=grow, reserve=reserve,
                   checksum=checksum, undo=undo, fsync=fsync, force=force, wait=wait)
 
 
-def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
-           undo=True, fsync=True, force=False, wait=True):
-    """write_header's work; ``make(current header)`` gives the new header."""
+def _write(path, ext, make, hand_over, *, grow="rewrite", reserve=0,
+           checksum="auto", undo=True, fsync=True, force=False, wait=True):
+    """write_header's work; ``make(current header)`` gives the new header.
+    With ``hand_over``, ``make`` may change the header it is given (it
+    was parsed for this call alone, so no copy is needed)."""
     if grow not in _GROW_POLICIES:
         raise ValueError(f"grow must be one of {_GROW_POLICIES}, not {grow!r}")
     if checksum not in _CHECKSUM_POLICIES or isinstance(checksum, int) and \
@@ -753,7 +784,10 @@ def _write(path, ext, make, *, grow="rewrite", reserve=0, checksum="auto",
     fd, st = _open_locked(path, wait)
     try:
         info = _locate(fd, path, st.st_size, ext)
-        new = as_header(make(info.header))
+        current = info.header
+        if hand_over:
+            info.header = None
+        new = as_header(make(current))
         out = _compose(info, new, grow=grow, reserve=reserve, checksum=checksum,
                        force=force, fd=fd, path=path)
         result = _replace(fd, path, st, info.header_offset, info.header_bytes, out,
@@ -788,7 +822,7 @@ def update_header(path, edit, ext=0, **options):
     str
         As for :func:`write_header`.
     """
-    return _write(path, ext, lambda current: edit(current.copy()), **options)
+    return _write(path, ext, edit, True, **options)
 
 
 def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,

@@ -12,6 +12,8 @@ keeps untouched cards byte for byte, equal signatures prove the layout is
 unchanged; anything else falls back to the general comparison.
 """
 
+import re
+
 from fitsmill.errors import FitsFormatError, FitsmillError
 
 __all__ = ["data_size", "fast_layout", "same_layout", "check_layout"]
@@ -23,10 +25,6 @@ _TABLE_LAYOUT_PREFIXES = ("TFORM", "TBCOL")
 # The compressed image's own checksums describe the uncompressed HDU; they
 # are not part of the stored layout.
 _Z_NOT_LAYOUT = ("ZHECKSUM", "ZDATASUM")
-_TABLE_CARD_PREFIXES = (b"TFIELDS ", b"THEAP   ", b"TFORM", b"TBCOL", b"Z")
-_PRIMARY_EXTRAS = (b"GROUPS  =", b"PCOUNT  =", b"GCOUNT  =")
-_PRIMARY_INITIALS = (b"G", b"P")
-_NAXIS_KEYS = [b"NAXIS%-3d" % i for i in range(1000)]
 
 
 # ---------------------------------------------------------------- general
@@ -143,45 +141,118 @@ def check_layout(old, new, path, offset):
 
 # ---------------------------------------------------------------- fast
 
-def _fixed_int(raw, card):
-    """The fixed-format integer of card number ``card``, or None."""
-    pos = card * CARD
-    text = raw[pos + 10:pos + 30].strip()
-    if raw[pos + 8:pos + 10] != b"= " or not text.lstrip(b"+-").isdigit():
-        return None
-    return int(text)
+# A fixed-format integer value: "= " and the number right-justified in
+# columns 11-30 (blanks, sign, digits only: int() then rejects anything
+# else, e.g. two numbers or a lone sign), then any 50 characters.
+_FIXED = rb"= ([ 0-9+-]{20}).{50}"
+_FIRST_CARDS = re.compile(rb"(?:SIMPLE  =|XTENSION=).{71}BITPIX  " + _FIXED +
+                          rb"NAXIS   " + _FIXED, re.DOTALL)
+_AXIS_CARDS = {}
+# Shapes seen (see _cached_mandatory): keyed by the first cards up to
+# NAXIS1, whose value makes most keys distinct; bounded.
+_SHAPES = {}
+_SHAPES_MAX = 256
+_KEY_SIZE = 4 * CARD
+# Layout keywords that may stand anywhere after the mandatory cards: exact
+# keyword fields in a primary (random groups), prefixes in an extension
+# (tables; Z for compressed images).
+_PRIMARY_EXTRAS = (b"GROUPS  ", b"PCOUNT  ", b"GCOUNT  ")
+_EXTENSION_EXTRAS = (b"TFIELDS ", b"THEAP   ", b"TFORM", b"TBCOL", b"Z")
+_PRIMARY_INITIALS = b"GPH"
+_EXTENSION_INITIALS = b"TZH"
+_HIERARCH = b"HIERARCH"
 
 
-def _aligned_cards(raw, start, end):
-    """Images of the random-groups cards (GROUPS, PCOUNT, GCOUNT) in
-    raw[start:end].  The first bytes of all cards, sliced out in C, are
-    searched for the keys' initials: a substring search of a header (mostly
-    blanks) for a keyword with blanks in it is much slower."""
-    initials = raw[start:end:CARD]
+def _axis_cards(naxis, is_ext):
+    """Compiled pattern of the NAXISn cards (and PCOUNT, GCOUNT for an
+    extension) that follow NAXIS; built once per shape."""
+    pattern = _AXIS_CARDS.get((naxis, is_ext))
+    if pattern is None:
+        parts = [b"NAXIS%-3d" % i + _FIXED for i in range(1, naxis + 1)]
+        if is_ext:
+            parts += [b"PCOUNT  " + _FIXED, b"GCOUNT  " + _FIXED]
+        pattern = _AXIS_CARDS[naxis, is_ext] = re.compile(b"".join(parts), re.DOTALL)
+    return pattern
+
+
+def _extras(is_ext, raw, start, end):
+    """Images of the layout cards in raw[start:end] (whole cards), sorted;
+    None when a HIERARCH card may name a layout keyword (only a value
+    comparison can tell then).
+
+    Keywords compare upper-cased, like the header's lookup keywords.  The
+    first letters of all cards, sliced out in C, are searched for the
+    keywords' initials: substring searches of a whole header (mostly
+    blanks) cost several times more.
+    """
+    initials = raw[start:end:CARD].upper()
+    names = _EXTENSION_EXTRAS if is_ext else _PRIMARY_EXTRAS
     found = []
-    for letter in _PRIMARY_INITIALS:
+    for letter in (_EXTENSION_INITIALS if is_ext else _PRIMARY_INITIALS):
         i = initials.find(letter)
         while i >= 0:
             pos = start + i * CARD
-            if raw.startswith(_PRIMARY_EXTRAS, pos):
+            key = raw[pos:pos + 8].upper()
+            if key == _HIERARCH:
+                card = raw[pos:pos + CARD].upper()
+                if is_ext or any(name.rstrip() in card for name in names):
+                    return None
+            elif key.startswith(names):
                 found.append(raw[pos:pos + CARD])
             i = initials.find(letter, i + 1)
+    found.sort()
+    return tuple(found)
+
+
+def _mandatory(raw):
+    """(is_ext, bytes of the mandatory cards, data size before random
+    groups are considered) from the raw cards, or None."""
+    first = _FIRST_CARDS.match(raw)
+    if first is None:
+        return None
+    is_ext = raw.startswith(b"XTENSION=")
+    try:
+        bitpix, naxis = int(first[1]), int(first[2])
+    except ValueError:
+        return None
+    if bitpix not in _BITPIX or not 0 <= naxis <= 999:
+        return None
+    axes = _axis_cards(naxis, is_ext).match(raw, 3 * CARD)
+    if axes is None:
+        return None
+    try:
+        numbers = list(map(int, axes.groups()))
+    except ValueError:
+        return None
+    if min(numbers, default=0) < 0:
+        return None
+    product = 1
+    for n in numbers[:naxis]:
+        product *= n
+    if naxis == 0:
+        size = 0
+    elif is_ext:
+        pcount, gcount = numbers[naxis:]
+        size = abs(bitpix) // 8 * gcount * (pcount + product)
+    else:
+        size = abs(bitpix) // 8 * product
+    return is_ext, raw[:(3 + naxis + 2 * is_ext) * CARD], size
+
+
+def _cached_mandatory(raw):
+    """_mandatory(raw), remembered per mandatory-card bytes: the files of
+    an archive share a few shapes, and a dictionary lookup of the first
+    cards costs a fraction of parsing them."""
+    key = raw[:_KEY_SIZE]
+    known = _SHAPES.get(key)
+    if known is not None and raw.startswith(known[1]):
+        return known
+    found = _mandatory(raw)
+    if found is not None and len(found[1]) >= _KEY_SIZE:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[key] = found
     return found
-
-
-def _table_cards(raw, start, end):
-    """Images of the table and compressed-image layout cards in a range."""
-    return [raw[pos:pos + CARD] for pos in range(start, end, CARD)
-            if raw.startswith(_TABLE_CARD_PREFIXES, pos)]
-
-
-def _extras(kind, raw, start, end):
-    """Layout cards after the mandatory ones, in a canonical order."""
-    if kind == "primary":
-        return tuple(sorted(_aligned_cards(raw, start, end)))
-    if kind == "table":
-        return tuple(sorted(_table_cards(raw, start, end)))
-    return ()
 
 
 def fast_layout(raw, end):
@@ -203,40 +274,16 @@ def fast_layout(raw, end):
     size : int or None
         The data size, None when unknown here (use :func:`data_size`).
     """
-    is_ext = raw.startswith(b"XTENSION=")
-    if raw[CARD:CARD + 8] != b"BITPIX  " or raw[2 * CARD:2 * CARD + 8] != b"NAXIS   ":
+    found = _cached_mandatory(raw)
+    if found is None or len(found[1]) > end:
         return None, None
-    bitpix, naxis = _fixed_int(raw, 1), _fixed_int(raw, 2)
-    if bitpix not in _BITPIX or naxis is None or not 0 <= naxis <= 999:
+    is_ext, prefix, size = found
+    extras = _extras(is_ext, raw, len(prefix), end)
+    if extras is None:
         return None, None
-    mandatory = 3 + naxis + (2 if is_ext else 0)
-    if mandatory * CARD > end:
-        return None, None
-    product = 1
-    for i in range(1, naxis + 1):
-        if not raw.startswith(_NAXIS_KEYS[i], (2 + i) * CARD):
-            return None, None
-        n = _fixed_int(raw, 2 + i)
-        if n is None or n < 0:
-            return None, None
-        product *= n
-    start = mandatory * CARD
-    if is_ext:
-        if not raw.startswith(b"PCOUNT  ", start - 2 * CARD) or \
-                not raw.startswith(b"GCOUNT  ", start - CARD):
-            return None, None
-        pcount, gcount = _fixed_int(raw, mandatory - 2), _fixed_int(raw, mandatory - 1)
-        if pcount is None or gcount is None or pcount < 0 or gcount < 0:
-            return None, None
-        kind = "image" if raw.startswith(b"'IMAGE  ", 10) else "table"
-        size = 0 if naxis == 0 else abs(bitpix) // 8 * gcount * (pcount + product)
-    else:
-        kind = "primary"
-        size = 0 if naxis == 0 else abs(bitpix) // 8 * product
-    extras = _extras(kind, raw, start, end)
-    if kind == "primary" and extras:
+    if extras and not is_ext:
         size = None          # random groups: left to data_size
-    return (kind, raw[:start], extras), size
+    return (is_ext, prefix, extras), size
 
 
 def same_layout(signature, cards):
@@ -245,6 +292,6 @@ def same_layout(signature, cards):
 
     True proves the layout unchanged; False only means "compare values".
     """
-    kind, prefix, extras = signature
+    is_ext, prefix, extras = signature
     return cards.startswith(prefix) and \
-        _extras(kind, cards, len(prefix), len(cards)) == extras
+        _extras(is_ext, cards, len(prefix), len(cards)) == extras

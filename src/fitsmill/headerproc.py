@@ -213,8 +213,7 @@ class HeaderProcessor(FileProcessor):
         _add_fsync_option(parser)
 
     # The primary header of the file process() is working on, read once per
-    # call: (srcName, CardList of the header as read) while process() runs,
-    # None otherwise.
+    # call: (srcName, Header as read) while process() runs, None otherwise.
     _headerMemo = None
 
     # ------------------------------------------------------------- hooks
@@ -223,26 +222,23 @@ class HeaderProcessor(FileProcessor):
         """Return the primary header of the FITS file ``srcName``.
 
         While :meth:`process` works on a file its header is read once; each
-        call returns a new Header, so changing it in place is safe.
+        call returns a fresh copy, so changing it in place is safe.
         """
         memo = self._headerMemo
         if memo is not None and memo[0] == srcName:
-            return memo[1].header()
+            return memo[1].copy()
         hdr = fitsfile.read_header(srcName)
         if memo is not None:
-            self._headerMemo = (srcName, CardList(hdr))
+            self._headerMemo = (srcName, hdr.copy())
         return hdr
 
     def _fileCards(self, srcName):
         """The file's primary header as a CardList, read at most once per
-        :meth:`process` call (the caller must not change the lists)."""
+        :meth:`process` call."""
         memo = self._headerMemo
-        if memo is None or memo[0] != srcName:
-            hdr = self.getPrimaryHeader(srcName)
-            memo = self._headerMemo
-            if memo is None or memo[0] != srcName:
-                return CardList(hdr)
-        return memo[1]
+        if memo is not None and memo[0] == srcName:
+            return CardList(memo[1])
+        return CardList(self.getPrimaryHeader(srcName))
 
     def _isProcessed(self, srcName):
         """Return True when ``srcName`` already has its new header.

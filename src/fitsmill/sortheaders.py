@@ -167,7 +167,7 @@ def _order(keys, images, real, first, card_sequence):
             continue
         taken.add(index)
         head.append(index)
-    head.extend(i for i in real if i not in taken)
+    head.extend([i for i in real if i not in taken])
     return head
 
 
@@ -256,14 +256,20 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
             first.setdefault(keyword, pos)
         elif not images[pos][8:80].isspace():
             real.append(pos)
-    out_keys, out_images = [], []
-    for item in _order(keys, images, real, first, cardSequence):
-        if isinstance(item, int):
-            out_keys.append(keys[item])
-            out_images.append(images[item])
-        else:
-            out_keys.append(item[0])
-            out_images.append(item[1])
+    order = _order(keys, images, real, first, cardSequence)
+    if cardSequence is None:
+        # Positions only: two list comprehensions instead of a loop.
+        out_keys = [keys[pos] for pos in order]
+        out_images = [images[pos] for pos in order]
+    else:
+        out_keys, out_images = [], []
+        for item in order:
+            if isinstance(item, int):
+                out_keys.append(keys[item])
+                out_images.append(images[item])
+            else:
+                out_keys.append(item[0])
+                out_images.append(item[1])
     for keyword, block, keep in (("HISTORY", history, historyFilter),
                                  ("COMMENT", comments, commentFilter)):
         block = _commentary(cards, block, keep)

@@ -138,6 +138,16 @@ def test_relative_to_inputs_is_path_aware(tmp_path):
             relative_to_inputs(str(outside), str(tmp_path / "in"))
 
 
+def test_relative_to_inputs_through_symlinks(tmp_path):
+    real = tmp_path / "data" / "inputs"
+    (real / "a").mkdir(parents=True)
+    os.symlink(real, tmp_path / "inputs")
+    assert relative_to_inputs(str(real / "a" / "f.fits"), str(tmp_path / "inputs")) == "a/f.fits"
+    assert relative_to_inputs(str(tmp_path / "inputs" / "a" / "f.fits"), str(real)) == "a/f.fits"
+    with pytest.raises(ValueError):
+        relative_to_inputs(str(tmp_path / "data" / "other"), str(tmp_path / "inputs"))
+
+
 def test_path_sources(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for rel in ["d/b.fits", "d/a.fits", "d/sub/c.fits", "e.fits"]:

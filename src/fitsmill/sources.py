@@ -55,7 +55,8 @@ def relative_to_inputs(path, inputs_dir=None):
     """Return ``path`` relative to the inputs directory.
 
     The test is path-aware: ``/data/inputs2/x`` is *not* below
-    ``/data/inputs`` (DaCHS's string-prefix test says it is).
+    ``/data/inputs`` (DaCHS's string-prefix test says it is).  Paths that
+    are below it only once symlinks are resolved count as below it.
 
     Parameters
     ----------
@@ -78,8 +79,13 @@ def relative_to_inputs(path, inputs_dir=None):
     base = os.path.abspath(inputs_dir if inputs_dir is not None
                            else config.inputs_dir())
     full = os.path.abspath(os.fspath(path))
-    if full != base and os.path.commonpath([base, full]) == base:
-        return os.path.relpath(full, base)
+    # The literal paths first (a symlink inside the inputs tree keeps its
+    # name), then with symlinks resolved (an inputs directory reached
+    # through a symlink, e.g. /var/gavo/inputs -> /data/inputs).
+    for top, child in ((base, full),
+                       (os.path.realpath(base), os.path.realpath(full))):
+        if child != top and os.path.commonpath([top, child]) == top:
+            return os.path.relpath(child, top)
     raise ValueError(f"{os.fspath(path)}: not below the inputs directory {base}")
 
 

@@ -13,6 +13,14 @@ def test_demo_end_to_end(tmp_path):
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "gallery:" in proc.stdout
+    # The calibration step solved both Tycho-2 plates (the test command
+    # installs astrometry.net, so it must not be skipped).
+    assert proc.stdout.count("arcsec/px (true 10.800)") == 2, proc.stdout
+
+    from astropy.wcs import WCS
+    from astropy.io import fits
+    for plate in sorted((out / "calibration").glob("*.fits")):
+        assert WCS(fits.getheader(plate)).has_celestial, plate
 
     archive = sorted(p.relative_to(out / "archive").as_posix()
                      for p in (out / "archive").rglob("*") if p.is_file())

@@ -3,7 +3,8 @@
 Generates a small deterministic archive (plate scans, a float image with
 NaNs, gzip and tile-compressed files, a colour file, spectra), makes
 previews for all of it through :class:`fitsmill.previews.PreviewMaker` with
-two worker processes, and writes an HTML gallery.  Each step is the same
+two worker processes, writes an HTML gallery and, where astrometry.net is
+installed, calibrates plates rendered from real Tycho-2 stars.  Each step is the same
 command a user would run, so the demo doubles as a worked example; the
 commands are printed as they run.
 """
@@ -11,6 +12,7 @@ commands are printed as they run.
 import argparse
 import os
 import shlex
+import shutil
 import sys
 import time
 
@@ -21,13 +23,15 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="fitsmill demo",
         description="Generate a sample FITS archive in DIR and process it:"
-        " previews (-j 2) and an HTML gallery.")
+        " previews (-j 2), an HTML gallery and astrometric calibration.")
     parser.add_argument("directory", nargs="?", default="fitsmill-demo", metavar="DIR",
                         help="where to put the archive and results (default ./fitsmill-demo)")
     parser.add_argument("-j", "--n-procs", type=int, default=2, metavar="N",
                         help="worker processes for the previews (default 2)")
     parser.add_argument("--plate-size", type=int, default=2048, metavar="PX",
                         help="side of the largest sample plate (default 2048)")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="skip the astrometry.net calibration step")
     return parser
 
 
@@ -78,10 +82,25 @@ def main(argv):
     _run("gallery", [previews, "-o", gallery, "--inputs-dir", archive,
                      "--title", "fitsmill demo"])
 
+    calibration = os.path.join(top, "calibration")
+    _step("Astrometric calibration of plates rendered from Tycho-2 stars")
+    if args.no_calibrate:
+        print("  skipped (--no-calibrate)")
+    elif shutil.which("solve-field") is None:
+        print("  skipped: astrometry.net is not installed"
+              " (bash scripts/install-system-deps.sh installs it)")
+    else:
+        from fitsmill.cli.calibrate import calibration_demo
+
+        for line in calibration_demo(calibration, count=2, jobs=args.n_procs):
+            print(f"  {line}")
+
     print(f"\nDone in {time.perf_counter() - started:.1f} s.")
     print(f"  archive:  {archive}")
     print(f"  previews: {previews}")
     print(f"  gallery:  {gallery}  (open it in a browser)")
+    if os.path.isdir(calibration):
+        print(f"  calibrated plates: {calibration}")
     return 0
 
 

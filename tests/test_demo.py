@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+from astropy.io import fits
+from astropy.wcs import WCS
 from PIL import Image
 
 
@@ -17,9 +19,9 @@ def test_demo_end_to_end(tmp_path):
     # installs astrometry.net, so it must not be skipped).
     assert proc.stdout.count("arcsec/px (true 10.800)") == 2, proc.stdout
 
-    from astropy.wcs import WCS
-    from astropy.io import fits
-    for plate in sorted((out / "calibration").glob("*.fits")):
+    plates = sorted((out / "calibration").glob("*.fits"))
+    assert len(plates) == 2
+    for plate in plates:
         assert WCS(fits.getheader(plate)).has_celestial, plate
 
     archive = sorted(p.relative_to(out / "archive").as_posix()

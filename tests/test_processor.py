@@ -548,6 +548,7 @@ def test_script_without_main_guard_processes_each_source_once(script, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "12 files processed, 0 files with errors" in proc.stdout
     assert [p.read_text() for p in sorted(data.glob("f*"))] == ["x"] * 12
+    assert "ignored in a worker process: guard the call" in proc.stderr
 
 
 DASK_SCRIPT = """
@@ -583,6 +584,24 @@ def test_script_class_runs_on_a_cluster_that_cannot_import_it(
     assert proc.returncode == 0, proc.stderr
     assert "12 files processed, 0 files with errors" in proc.stdout
     assert "seen " + "".join(str(i % 10) * 2 for i in range(12)) in proc.stdout
+
+
+def test_workers_dying_at_start_fail_the_run_instead_of_looping(script, tmp_path):
+    _, data = script
+    path = tmp_path / "unguarded_result.py"
+    # unguarded, and using the result: each worker importing the script
+    # gets None from procmain and dies with AttributeError
+    path.write_text(UNGUARDED_SCRIPT.replace(
+        "api.procmain(Recorder", "result = api.procmain(Recorder")
+        + "print('results', len(result.processResults))\n")
+    proc = subprocess.run([sys.executable, str(path), str(data), "-j", "2",
+                           "--no-progress"], capture_output=True, text=True,
+                          timeout=300)
+    assert "guard the call" in proc.stderr
+    assert "12 files processed, 12 files with errors" in proc.stdout
+    assert ("WorkerDied: worker processes exit before starting any work (see"
+            " their error output)") in proc.stdout
+    assert "results 0" in proc.stdout
 
 
 def test_legacy_create_auxillaries():

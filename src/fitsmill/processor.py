@@ -433,9 +433,10 @@ def _setup_logging(verbose):
 
 
 def _importing_main_in_worker():
-    main = sys.modules.get("__main__")
-    return (multiprocessing.parent_process() is not None
-            and getattr(main, "__name__", None) == "__mp_main__")
+    # multiprocessing marks a spawn-started child that is still importing
+    # the parent's main module this way (its own check against unguarded
+    # scripts reads the same flag).
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
 
 
 def procmain(processorClass, rdId=None, ddId=None, *, sources=None,

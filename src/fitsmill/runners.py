@@ -324,8 +324,12 @@ class _Task:
 class _Lost:
     """Stands in for the result of a task whose worker died."""
 
+    def __init__(self, message="the worker process died while processing"
+                 " this source"):
+        self.message = message
+
     def result(self):
-        raise WorkerDied("the worker process died while processing this source")
+        raise WorkerDied(self.message)
 
 
 class _InOrder:
@@ -557,9 +561,19 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
     tasks, suspects = order.tasks, []
     with _Interrupts(_SPAWN.RawValue("b", 0)) as interrupts:
         while tasks:
-            new_suspects, tasks = _pool_round(payload, tasks, n_workers, order,
-                                              interrupts)
+            new_suspects, unstarted = _pool_round(payload, tasks, n_workers,
+                                                  order, interrupts)
+            if not new_suspects and len(unstarted) == len(tasks):
+                # Workers die before taking any work (a script failing on
+                # import in the worker, a crash while setting up): rerunning
+                # would never end.
+                for task in unstarted:
+                    order.done(task, _Lost("worker processes exit before"
+                                           " starting any work (see their"
+                                           " error output)"))
+                break
             suspects += new_suspects
+            tasks = unstarted
         _isolate(payload, suspects, order, interrupts)
 
 

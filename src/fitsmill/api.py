@@ -15,6 +15,7 @@ _NAMES = {
     "AnetHeaderProcessor": "fitsmill.anet:AnetHeaderProcessor",
     "PreviewMaker": "fitsmill.previews:PreviewMaker",
     "SpectralPreviewMaker": "fitsmill.previews:SpectralPreviewMaker",
+    "FitsPreviewMaker": "fitsmill.previews:FitsPreviewMaker",
     "iterScaledRows": "fitsmill.scaledrows:iterScaledRows",
     "jpegFromNumpyArray": "fitsmill.imaging:jpegFromNumpyArray",
     "colorJpegFromNumpyArrays": "fitsmill.imaging:colorJpegFromNumpyArrays",

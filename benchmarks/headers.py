@@ -132,6 +132,30 @@ def astropy_set(path, tag):
         h["SEQ"] = len(tag)
 
 
+def bench_batch(paths, log, repeats):
+    """fitsmill update_headers over all files: time per file (median of
+    the repeats), without fsync and with fsync + undo log (one flush of the
+    log per group of files)."""
+    from fitsmill import fitsfile
+    results = {}
+    for name, options in [("batch (no fsync, no undo)", dict(undo=False, fsync=False)),
+                          ("batch (fsync + undo log)", dict(undo=log, fsync=True))]:
+        runs = []
+        for rep in range(repeats):
+            tag = f"b{rep}{len(results)}"
+
+            def edit(header, tag=tag):
+                header["OBSERVER"] = tag
+                header["EXPTIME"] = 1.5
+                header["SEQ"] = len(tag)
+                return header
+            t0 = time.perf_counter()
+            fitsfile.update_headers([(p, edit) for p in paths], **options)
+            runs.append((time.perf_counter() - t0) / len(paths))
+        results["fitsmill " + name] = statistics.median(runs)
+    return results
+
+
 def bench_small(directory, count, size, repeats):
     from fitsmill.undolog import UndoLog
     paths = make_small_files(directory, count, size)
@@ -167,6 +191,7 @@ def bench_small(directory, count, size, repeats):
                 t0 = time.perf_counter()
                 method(path, tag)
                 times[name].append(time.perf_counter() - t0)
+    batch = bench_batch(paths, log, repeats)
     log.close()
     shutil.rmtree(undo_dir, ignore_errors=True)
     floor = statistics.median(times["raw pread/pwrite"])
@@ -176,6 +201,9 @@ def bench_small(directory, count, size, repeats):
     for name, _ in methods:
         med = statistics.median(times[name])
         print(f"  {name:32s} {med * 1e6:10.1f} {med / floor:7.2f}")
+    print("  update_headers over all files (groups of 64), total time / files:")
+    for name, per_file in batch.items():
+        print(f"  {name:32s} {per_file * 1e6:10.1f} {per_file / floor:7.2f}")
     for path in paths:
         os.unlink(path)
 

@@ -784,6 +784,100 @@ def test_fast_layout_agrees_with_data_size(path):
             assert size == data_size(info.header)
 
 
+def _batch_files(directory):
+    """Files for update_headers: plain, checksummed, one whose edit grows
+    it, one left unchanged."""
+    directory.mkdir()
+    return [make_image(directory / f"f{i}.fits", checksum=(i % 2 == 1),
+                       cards=[("OBJECT", f"field {i}")]) for i in range(7)]
+
+
+def _batch_edit(i):
+    def edit(header):
+        if i != 5:                       # file 5: unchanged
+            header["OBSERVER"] = f"obs {i}"
+            header["SEQ"] = i
+        if i == 3:                       # grows: an atomic rewrite
+            for k in range(40):
+                header[f"GROW{k}"] = k
+        return header
+    return edit
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_update_headers_matches_update_header(tmp_path, fsync):
+    one = _batch_files(tmp_path / "one")
+    many = _batch_files(tmp_path / "many")
+    before = [p.read_bytes() for p in many]
+    expected = [fitsfile.update_header(p, _batch_edit(i), undo=False)
+                for i, p in enumerate(one)]
+    log = undolog.UndoLog(tmp_path / "logs")
+    # Groups of 2: commits inside the run, after a rewrite and at the end.
+    results = fitsfile.update_headers([(p, _batch_edit(i)) for i, p in enumerate(many)],
+                                      undo=log, fsync=fsync, group=2)
+    log.close()
+    assert results == expected
+    assert results.count("in place") == 5 and results[3] == "rewritten" and \
+        results[5] == "unchanged"
+    for a, b in zip(one, many):
+        assert a.read_bytes() == b.read_bytes()
+        fitsverify(b)
+    assert undolog.log_summary(log.path) == {"done": 6}
+    assert all(o.action == "undone" for o in undolog.undo(log.path, fsync=False))
+    assert [p.read_bytes() for p in many] == before
+
+
+def test_update_headers_same_file_twice_and_errors(tmp_path):
+    path = make_image(tmp_path / "a.fits", cards=[("COUNTER", 0)])
+    other = make_image(tmp_path / "b.fits")
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(b"not FITS" * 400)
+    later = make_image(tmp_path / "c.fits")
+    later_bytes = later.read_bytes()
+
+    def bump(header):
+        header["COUNTER"] += 1
+        return header
+
+    def mark(header):
+        header["MARK"] = True
+        return header
+
+    # The second edit of a.fits must see the first: it is still pending in
+    # the group, so the group is committed before the file is locked again.
+    assert fitsfile.update_headers([(path, bump), (path, bump)], undo=False) == \
+        ["in place", "in place"]
+    assert fitsfile.read_header(path)["COUNTER"] == 2
+    with pytest.raises(FitsFormatError, match="bad.fits"):
+        fitsfile.update_headers([(path, bump), (other, mark), (bad, mark),
+                                 (later, mark)], undo=False)
+    # Files before the bad one are written, the one after is not touched.
+    assert fitsfile.read_header(path)["COUNTER"] == 3
+    assert fitsfile.read_header(other)["MARK"] is True
+    assert later.read_bytes() == later_bytes
+    with pytest.raises(ValueError, match="group"):
+        fitsfile.update_headers([], group=0)
+
+
+def test_update_headers_commits_before_waiting_for_a_lock(tmp_path):
+    first = make_image(tmp_path / "a.fits")
+    locked = make_image(tmp_path / "b.fits")
+
+    def mark(header):
+        header["MARK"] = True
+        return header
+
+    with open(locked, "rb") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(FitsmillError, match="lock held"):
+            fitsfile.update_headers([(first, mark), (locked, mark)], undo=False,
+                                    wait=False)
+        # a.fits was committed (and unlocked) before b.fits's lock was
+        # asked for.
+        assert fitsfile.read_header(first)["MARK"] is True
+        assert "MARK" not in fitsfile.read_header(locked)
+
+
 # ---------------------------------------------------------------- properties
 
 _KEYS = [f"KEY{i}" for i in range(12)] + ["OBJECT", "OBSERVER", "EXPTIME"]

@@ -38,7 +38,7 @@ import sys
 from fitsmill import fitsfile
 from fitsmill.undolog import UndoLog
 
-logdir, listfile = sys.argv[1:3]
+logdir, listfile, how = sys.argv[1:4]
 paths = open(listfile).read().split()
 log = UndoLog(logdir, fsync=False)
 sys.stdout.write("ready\n")
@@ -54,8 +54,12 @@ def edit(index):
         return header
     return apply
 
-for index, path in enumerate(paths):
-    fitsfile.update_header(path, edit(index), undo=log, fsync=False)
+if how == "batch":                               # group commit, groups of 16
+    fitsfile.update_headers([(p, edit(i)) for i, p in enumerate(paths)],
+                            undo=log, fsync=False, group=16)
+else:
+    for index, path in enumerate(paths):
+        fitsfile.update_header(path, edit(index), undo=log, fsync=False)
 sys.stdout.write("finished\n")
 """
 
@@ -112,7 +116,7 @@ def classify(path, index, original):
     return "new"
 
 
-def run_trial(tmp_path, originals, kill_after):
+def run_trial(tmp_path, originals, kill_after, how="single"):
     work = tmp_path / "work"
     logdir = tmp_path / "logs"
     work.mkdir(parents=True)
@@ -123,7 +127,7 @@ def run_trial(tmp_path, originals, kill_after):
         paths.append(path)
     listfile = tmp_path / "list.txt"
     listfile.write_text("\n".join(map(str, paths)))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(logdir), str(listfile)],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(logdir), str(listfile), how],
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline() == "ready\n"
     time.sleep(kill_after)
@@ -169,13 +173,16 @@ def edit_pass_seconds(directory, originals):
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments(tmp_path, pristine):
+@pytest.mark.parametrize("how, trials", [("single", TRIALS), ("batch", TRIALS // 2)])
+def test_sigkill_at_random_moments(tmp_path, pristine, how, trials):
+    """update_header file by file, and update_headers (several files
+    locked and begun in the log at once when the kill comes)."""
     span = edit_pass_seconds(tmp_path / "probe", pristine)
     rng = random.Random(1234)
     mixed = 0
-    for trial in range(TRIALS):
+    for trial in range(trials):
         states = run_trial(tmp_path / f"t{trial}", pristine,
-                           kill_after=rng.uniform(0, span * 1.2))
+                           kill_after=rng.uniform(0, span * 1.2), how=how)
         mixed += 0 < states.count("new") < len(states)
     # Some kills landed in the middle of a run, not only before or after it
     # (kept weak: the machine's speed varies).

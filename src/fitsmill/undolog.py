@@ -95,11 +95,16 @@ class UndoLog:
         if fsync:
             fsync_directory(directory)
 
-    def _append(self, record, sync):
+    def _append(self, records, sync):
+        """Append records with one write (one flush with ``sync``)."""
         if self._fd is None:
             raise FitsmillError(f"{self.path}: undo log is closed")
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
-        os.write(self._fd, line)
+        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        data = lines.encode("ascii")
+        # A kill inside this loop leaves a torn last line, which readers
+        # drop: none of the writes it describes has started.
+        while data:
+            data = data[os.write(self._fd, data):]
         if sync:
             os.fdatasync(self._fd)
 
@@ -123,16 +128,33 @@ class UndoLog:
         fsync : bool, optional
             Override the log's own fsync setting for this record.
         """
+        return self.begin_many([(path, offset, old_bytes, new_bytes, st, how, tmp)],
+                               fsync)[0]
+
+    def begin_many(self, writes, fsync=None):
+        """Record several writes about to happen, with one append and at
+        most one flush (group commit); return their sequence numbers.
+
+        Parameters
+        ----------
+        writes : list of tuple
+            ``(path, offset, old_bytes, new_bytes, st, how, tmp)`` for each
+            write, as the arguments of :meth:`begin`.
+        fsync : bool, optional
+            Override the log's own fsync setting.
+        """
         with self._lock:
-            self._seq += 1
-            seq = self._seq
-        self._append({"op": "begin", "seq": seq, "path": path,
-                      "offset": offset, "how": how, "tmp": tmp,
-                      "old": old_bytes.decode("latin-1"),
-                      "new_size": len(new_bytes), "new_sha256": _digest(new_bytes),
-                      "id": identity(st)},
+            first = self._seq + 1
+            self._seq += len(writes)
+        self._append([{"op": "begin", "seq": seq, "path": path,
+                       "offset": offset, "how": how, "tmp": tmp,
+                       "old": old_bytes.decode("latin-1"),
+                       "new_size": len(new_bytes), "new_sha256": _digest(new_bytes),
+                       "id": identity(st)}
+                      for seq, (path, offset, old_bytes, new_bytes, st, how, tmp)
+                      in enumerate(writes, first)],
                      sync=self.fsync if fsync is None else fsync)
-        return seq
+        return list(range(first, first + len(writes)))
 
     @property
     def writes(self):
@@ -141,9 +163,14 @@ class UndoLog:
 
     def done(self, seq, st):
         """Record that write ``seq`` finished, leaving the file in state ``st``."""
+        self.done_many([(seq, st)])
+
+    def done_many(self, finished):
+        """Record several finished writes: ``(seq, st)`` pairs."""
         # Not flushed: if it is lost, recover() finds the new header and
         # writes the record again.
-        self._append({"op": "done", "seq": seq, "id": identity(st)}, sync=False)
+        self._append([{"op": "done", "seq": seq, "id": identity(st)}
+                      for seq, st in finished], sync=False)
 
     def close(self):
         """Release the log (idempotent); a log that recorded nothing is

@@ -887,8 +887,9 @@ class _Group:
             os.close(fd)
 
 
-def update_headers(edits, ext=0, *, group=64, grow="rewrite", reserve=0,
-                   checksum="auto", undo=True, fsync=True, force=False, wait=True):
+def update_headers(edits, ext=0, *, group=64, on_error=None, grow="rewrite",
+                   reserve=0, checksum="auto", undo=True, fsync=True, force=False,
+                   wait=True):
     """:func:`update_header` for many files, with group commit.
 
     Each file gets exactly the treatment and guarantees of
@@ -912,19 +913,26 @@ def update_headers(edits, ext=0, *, group=64, grow="rewrite", reserve=0,
     ext : int, str or (str, int)
     group : int
         Most in-place writes committed together.
+    on_error : callable, optional
+        Called as ``on_error(path, exc)`` when a file fails (an Exception
+        from opening, reading, editing or writing it); its answer is None
+        and the run goes on, unless ``on_error`` returns True: then it
+        stops there.  Without it the first failure is raised.
     grow, reserve, checksum, undo, fsync, force, wait
         As for :func:`write_header`.
 
     Returns
     -------
-    list of str
-        :func:`write_header`'s answer for each file, in order.
+    list of str or None
+        :func:`write_header`'s answer for each file, in order (None for a
+        failed file; fewer answers than files when ``on_error`` stopped the
+        run).
 
     Raises
     ------
-    Whatever :func:`update_header` raises for a file.  The files before it
-    are written (the pending group is committed first), the files after it
-    are not touched.
+    Whatever :func:`update_header` raises for a file, without
+    ``on_error``.  The files before it are written (the pending group is
+    committed first), the files after it are not touched.
     """
     _check_options(ext, grow, reserve, checksum)
     if isinstance(group, bool) or not isinstance(group, int) or group < 1:
@@ -932,13 +940,32 @@ def update_headers(edits, ext=0, *, group=64, grow="rewrite", reserve=0,
     batch = _Group(_log_for(undo), fsync)
     options = dict(grow=grow, reserve=reserve, checksum=checksum, force=force)
     results = []
+
+    def failed(path, exc):
+        """Note a failed file; True to stop the run."""
+        if on_error is None:
+            raise exc
+        results.append(None)
+        return on_error(path, exc)
+
     try:
         for path, edit in edits:
-            path = _writable_path(path)
-            fd, st = _open_locked(path, None) if batch.pending else (None, None)
+            try:
+                path = _writable_path(path)
+                fd, st = _open_locked(path, None) if batch.pending else (None, None)
+            except Exception as exc:
+                if failed(path, exc):
+                    break
+                continue
             if fd is None:
+                # Never wait for a lock while holding others.
                 batch.commit()
-                fd, st = _open_locked(path, wait)
+                try:
+                    fd, st = _open_locked(path, wait)
+                except Exception as exc:
+                    if failed(path, exc):
+                        break
+                    continue
             try:
                 info, out = _new_bytes(fd, st, path, ext, edit, True, **options)
                 old = info.header_bytes
@@ -946,9 +973,13 @@ def update_headers(edits, ext=0, *, group=64, grow="rewrite", reserve=0,
                 if not in_place:
                     result = _replace(fd, path, st, info.header_offset, old, out,
                                       undo, fsync)
-            except BaseException:
+            except BaseException as exc:
                 os.close(fd)
-                raise
+                if not isinstance(exc, Exception):
+                    raise
+                if failed(path, exc):
+                    break
+                continue
             if in_place:
                 batch.add(fd, path, st, info.header_offset, old, out)
                 results.append("in place")

@@ -11,7 +11,7 @@ Examples::
     fitsmill headers recover
     fitsmill headers undo --last
 
-Edits go through :func:`fitsmill.fitsfile.update_header` (in place when
+Edits go through :func:`fitsmill.fitsfile.update_headers` (in place when
 the header fits, atomic rewrite otherwise, checksums kept valid).  Each run
 writes one undo log (``--undo-dir``, default ``$FITSMILL_UNDO_DIR`` or
 ``~/.local/state/fitsmill/undo``) and prints its name.  The primary HDU is
@@ -88,34 +88,46 @@ def _run_edits(args, edits):
                    fsync=not args.no_fsync)
     counts = {}
     failed = 0
-    log = None if args.dry_run else open_undo_log(args, _PROG)
-    try:
-        for path in expand_files(args.files):
+
+    def report(path, exc):
+        nonlocal failed
+        if not isinstance(exc, ERRORS):
+            raise exc
+        failed += 1
+        print(one_line(path, exc), file=sys.stderr)
+        return args.bail
+
+    paths = expand_files(args.files)
+    if args.dry_run:
+        for path in paths:
             try:
-                if args.dry_run:
-                    old = fitsfile.read_header(path, args.ext)
-                    sys.stdout.write(_diff(path, old, edit(old.copy())))
-                    continue
-                result = fitsfile.update_header(path, edit, args.ext,
-                                                undo=log or False, **options)
+                old = fitsfile.read_header(path, args.ext)
+                diff = _diff(path, old, edit(old.copy()))
             except ERRORS as exc:
-                failed += 1
-                print(one_line(path, exc), file=sys.stderr)
-                if args.bail:
+                if report(path, exc):
                     break
                 continue
-            counts[result] = counts.get(result, 0) + 1
-            if args.verbose:
-                print(f"{path}: {result}")
+            sys.stdout.write(diff)
+        return 1 if failed else 0
+    log = open_undo_log(args, _PROG)
+    try:
+        # One batch: undo records are flushed once per group of files.
+        results = fitsfile.update_headers([(path, edit) for path in paths], args.ext,
+                                          on_error=report, undo=log or False,
+                                          **options)
     finally:
         if log is not None:
             log.close()
-    if not args.dry_run:
-        done = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
-        print(f"{sum(counts.values())} file(s) written or checked ({done or 'none'}); "
-              f"{failed} failed")
-        if log is not None and log.writes:
-            print(f"undo log: {log.path}")
+    for path, result in zip(paths, results):
+        if result is not None:
+            counts[result] = counts.get(result, 0) + 1
+            if args.verbose:
+                print(f"{path}: {result}")
+    done = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+    print(f"{sum(counts.values())} file(s) written or checked ({done or 'none'}); "
+          f"{failed} failed")
+    if log is not None and log.writes:
+        print(f"undo log: {log.path}")
     return 1 if failed else 0
 
 

@@ -137,6 +137,27 @@ def test_parallel_run_gathers_counts(tmp_path):
                for p in tmp_path.glob("*.fits"))
 
 
+def test_compute_and_apply_read_each_header_once(tmp_path, monkeypatch):
+    """One run with --apply reads each source's header once (the hooks
+    calling getPrimaryHeader several times included) and never reads back
+    the cache it has just written."""
+    from fitsmill import fitsfile
+
+    make_seed_files(tmp_path, 4)
+    reads = []
+    real_read = fitsfile.read_header
+    monkeypatch.setattr(fitsfile, "read_header",
+                        lambda source, *a: reads.append(os.fspath(source))
+                        or real_read(source, *a))
+    run(SquareProcessor, tmp_path, "--apply")
+    sources = sorted(str(p) for p in tmp_path.glob("*.fits"))
+    assert sorted(reads) == sources
+    for path in sources:
+        assert fits.getheader(path)["SQUARE"] == fits.getheader(path)["SEED"] ** 2
+        fitsverify(path)
+        fitsverify(path + ".hdr")
+
+
 def test_stale_cache_is_reported_not_applied(tmp_path, capsys):
     make_seed_files(tmp_path, 3)
     run(SquareProcessor, tmp_path)

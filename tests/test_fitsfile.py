@@ -887,6 +887,25 @@ def test_update_headers_commits_before_waiting_for_a_lock(tmp_path):
         assert "MARK" not in fitsfile.read_header(locked)
 
 
+def test_undo_restores_headers_with_json_special_characters(tmp_path):
+    # Quotes and backslashes in the logged header (escaped in the JSON
+    # log), and without them (written as they are).
+    paths = [make_image(tmp_path / "q.fits", cards=[("NOTE", 'say "hi" \\ C:\\x')]),
+             make_image(tmp_path / "p.fits", cards=[("NOTE", "plain")])]
+    before = [p.read_bytes() for p in paths]
+    log = undolog.UndoLog(tmp_path / "logs", fsync=False)
+
+    def edit(header):
+        header["NOTE"] = "changed"
+        return header
+
+    assert fitsfile.update_headers([(p, edit) for p in paths], undo=log, fsync=False) \
+        == ["in place", "in place"]
+    log.close()
+    assert [o.action for o in undolog.undo(log.path, fsync=False)] == ["undone"] * 2
+    assert [p.read_bytes() for p in paths] == before
+
+
 # ---------------------------------------------------------------- properties
 
 _KEYS = [f"KEY{i}" for i in range(12)] + ["OBJECT", "OBSERVER", "EXPTIME"]

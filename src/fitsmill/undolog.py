@@ -58,6 +58,28 @@ def _digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
+# Header bytes that JSON can carry as they are: printable ASCII without
+# quote or backslash (the usual case, checked in C; json's own escaping
+# of a whole header costs several times more).
+_NOT_PLAIN = bytes(range(0x20)) + b'"\\\x7f'
+
+
+def _json_bytes(data):
+    """A JSON string (with quotes) of bytes read as latin-1."""
+    if data.isascii() and len(data.translate(None, _NOT_PLAIN)) == len(data):
+        return f'"{data.decode("ascii")}"'
+    return json.dumps(data.decode("latin-1"))
+
+
+def _begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp):
+    """The JSON line of a ``begin`` record (see the module docstring)."""
+    return (f'{{"op":"begin","seq":{seq:d},"path":{json.dumps(path)},'
+            f'"offset":{offset:d},"how":{json.dumps(how)},"tmp":{json.dumps(tmp)},'
+            f'"old":{_json_bytes(old_bytes)},"new_size":{len(new_bytes):d},'
+            f'"new_sha256":"{_digest(new_bytes)}","id":[{st.st_size:d},'
+            f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n')
+
+
 class UndoLog:
     """One run's undo log, opened for appending.
 
@@ -95,12 +117,11 @@ class UndoLog:
         if fsync:
             fsync_directory(directory)
 
-    def _append(self, records, sync):
-        """Append records with one write (one flush with ``sync``)."""
+    def _append(self, lines, sync):
+        """Append JSON lines (str) with one write (one flush with ``sync``)."""
         if self._fd is None:
             raise FitsmillError(f"{self.path}: undo log is closed")
-        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
-        data = lines.encode("ascii")
+        data = "".join(lines).encode("ascii")
         # A kill inside this loop leaves a torn last line, which readers
         # drop: none of the writes it describes has started.
         while data:
@@ -146,13 +167,7 @@ class UndoLog:
         with self._lock:
             first = self._seq + 1
             self._seq += len(writes)
-        self._append([{"op": "begin", "seq": seq, "path": path,
-                       "offset": offset, "how": how, "tmp": tmp,
-                       "old": old_bytes.decode("latin-1"),
-                       "new_size": len(new_bytes), "new_sha256": _digest(new_bytes),
-                       "id": identity(st)}
-                      for seq, (path, offset, old_bytes, new_bytes, st, how, tmp)
-                      in enumerate(writes, first)],
+        self._append([_begin_line(seq, *write) for seq, write in enumerate(writes, first)],
                      sync=self.fsync if fsync is None else fsync)
         return list(range(first, first + len(writes)))
 
@@ -169,8 +184,9 @@ class UndoLog:
         """Record several finished writes: ``(seq, st)`` pairs."""
         # Not flushed: if it is lost, recover() finds the new header and
         # writes the record again.
-        self._append([{"op": "done", "seq": seq, "id": identity(st)}
-                      for seq, st in finished], sync=False)
+        self._append([f'{{"op":"done","seq":{seq:d},"id":[{st.st_size:d},'
+                      f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n' for seq, st in finished],
+                     sync=False)
 
     def close(self):
         """Release the log (idempotent); a log that recorded nothing is

@@ -831,8 +831,9 @@ def update_header(path, edit, ext=0, **options):
     ----------
     path : str or os.PathLike
     edit : callable
-        Called with a copy of the current header; returns the new header
-        (a fitsmill or astropy Header).
+        Called with the current header, parsed for this call alone (so it
+        may be changed in place); returns the new header (a fitsmill or
+        astropy Header).
     ext : int, str or (str, int)
     **options
         ``grow``, ``reserve``, ``checksum``, ``undo``, ``fsync``, ``force``

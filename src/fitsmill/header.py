@@ -37,6 +37,22 @@ BLOCK = 2880
 _END = "END" + " " * 77
 
 
+# Lookup forms of the keywords callers spell, so that repeated lookups of
+# the same names skip normalize_keyword; bounded, so that a stream of
+# distinct names cannot grow it without limit.
+_LOOKUP = {}
+
+
+def _lookup(keyword):
+    """normalize_keyword(keyword), remembered."""
+    name = _LOOKUP.get(keyword)
+    if name is None:
+        name = normalize_keyword(keyword)
+        if len(_LOOKUP) < 4096:
+            _LOOKUP[keyword] = name
+    return name
+
+
 def _split_value(value):
     """(value, comment) from what was assigned to ``h[key]``."""
     if isinstance(value, tuple):
@@ -428,7 +444,7 @@ class Header:
                 raise KeyError(f"keyword {name!r} occurrence {nth} not found")
             return found[nth]
         if isinstance(key, str):
-            pos = self._first(normalize_keyword(key))
+            pos = self._first(_lookup(key))
             if pos is None:
                 raise KeyError(f"keyword {key!r} not found")
             return pos
@@ -507,7 +523,12 @@ class Header:
         return iter(self.keys())
 
     def __contains__(self, key):
-        return isinstance(key, str) and self._first(normalize_keyword(key)) is not None
+        if not isinstance(key, str):
+            return False
+        index = self._index
+        if index is not None:
+            return _lookup(key) in index
+        return self._first(_lookup(key)) is not None
 
     def __getitem__(self, key):
         if isinstance(key, slice):
@@ -518,7 +539,7 @@ class Header:
             header._mixed = self._mixed
             return header
         if isinstance(key, str):
-            name = normalize_keyword(key)
+            name = _lookup(key)
             if name in COMMENTARY:
                 found = self._positions(name)
                 if not found:
@@ -552,7 +573,7 @@ class Header:
         self._delete(self._position(key))
 
     def _update(self, keyword, value, comment):
-        name = normalize_keyword(keyword)
+        name = _lookup(keyword)
         if name in COMMENTARY:
             cards = self._commentary(name, value)
             found = self._positions(name)
@@ -603,7 +624,7 @@ class Header:
         before, after : str, int or (str, int), optional
             The card to put this one before or after.
         """
-        name = normalize_keyword(keyword)
+        name = _lookup(keyword)
         pos = self._first(name)
         if name not in COMMENTARY and pos is not None:
             if value is None:

@@ -10,7 +10,7 @@ umask.
 import itertools
 import os
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "fsync_directory", "discard"]
 
 _serial = itertools.count()
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -68,14 +68,24 @@ def atomic_write(path, data, *, fsync=False, makedirs=True):
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard(tmp)
         raise
     if fsync:
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        fsync_directory(directory)
+
+
+def fsync_directory(directory):
+    """Flush a directory's entries (a rename or a new file in it) to disk."""
+    dfd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def discard(tmp):
+    """Remove a temporary file that a failed write leaves behind, if any."""
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass

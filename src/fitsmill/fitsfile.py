@@ -21,6 +21,7 @@ import stat
 import threading
 
 from fitsmill._cards import find_end
+from fitsmill.atomic import discard, fsync_directory
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
 from fitsmill.layout import check_layout, data_size, fast_layout, same_layout
@@ -559,15 +560,6 @@ def _temp_name(path):
                                    f"{os.urandom(4).hex()}.tmp")
 
 
-def fsync_directory(directory):
-    """Flush a directory's entries (a rename in it) to disk."""
-    dfd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
 def _rewrite(fd, path, st, offset, old_size, new_bytes, tmp, fsync):
     """Replace the header by writing a new file next to the old one: bytes
     before the header, new header, everything after the old header (copied
@@ -588,10 +580,7 @@ def _rewrite(fd, path, st, offset, old_size, new_bytes, tmp, fsync):
             os.fsync(tfd)
         os.rename(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard(tmp)
         raise
     finally:
         os.close(tfd)

@@ -10,7 +10,6 @@ formats.
 """
 
 import json
-import os
 import textwrap
 
 __all__ = ["RunSummary", "format_report", "format_verbose_report",
@@ -178,8 +177,6 @@ class RunSummary:
 
     def write_json(self, path, report_dict=None):
         """Write :meth:`as_dict` to ``path`` atomically."""
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.as_dict(report_dict), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
+        from fitsmill.atomic import atomic_write
+        text = json.dumps(self.as_dict(report_dict), indent=2) + "\n"
+        atomic_write(path, text.encode("utf-8"), makedirs=False)

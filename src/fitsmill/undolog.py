@@ -33,7 +33,8 @@ import threading
 import time
 
 from fitsmill.errors import FitsmillError
-from fitsmill.fitsfile import fsync_directory, write_header_bytes
+from fitsmill.atomic import fsync_directory
+from fitsmill.fitsfile import write_header_bytes
 
 __all__ = ["UndoLog", "default_undo_dir", "current_log", "list_logs", "log_summary",
            "recover", "undo", "identity", "Outcome"]

@@ -1,11 +1,14 @@
 """Helpers shared by the test modules (oracles that several modules use)."""
 
+import hashlib
+import pathlib
 import shutil
 import subprocess
 
 import pytest
+from astropy.io import fits
 
-__all__ = ["fitsverify", "require_program"]
+__all__ = ["data_digests", "fitsverify", "require_program"]
 
 
 def require_program(name):
@@ -30,3 +33,15 @@ def fitsverify(path):
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "0 error" in report, report
     return report
+
+
+def data_digests(path):
+    """SHA-256 of every HDU's data bytes, located by astropy.
+
+    Comparing the digests before and after an edit proves that no data byte
+    changed, wherever the header edit moved the data.
+    """
+    raw = pathlib.Path(path).read_bytes()
+    with fits.open(path) as hdul:
+        spans = [(h.fileinfo()["datLoc"], h.size) for h in hdul]
+    return [hashlib.sha256(raw[o:o + n]).hexdigest() for o, n in spans]

@@ -4,7 +4,6 @@ Oracles: astropy (values, comments, checksums), fitsverify for every file
 written, data hashes before and after.
 """
 
-import hashlib
 import pathlib
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from common import fitsverify
+from common import data_digests, fitsverify
 from fitsmill.cli import checksum as checksum_cli
 from fitsmill.cli import headers, verify
 from fitsmill.headeredit import Edit, parse_assignment, parse_script
@@ -42,16 +41,9 @@ def make_files(tmp_path, n=3, checksum=False):
     return paths
 
 
-def data_hash(path):
-    raw = pathlib.Path(path).read_bytes()
-    with fits.open(path) as hdul:
-        return [hashlib.sha256(raw[h.fileinfo()["datLoc"]:][:h.size]).hexdigest()
-                for h in hdul]
-
-
 def check_written(paths, before):
     for path, digests in zip(paths, before):
-        assert data_hash(path) == digests
+        assert data_digests(path) == digests
         fitsverify(path)
 
 
@@ -105,7 +97,7 @@ HIERARCH ESO DET ID = 'CCD-1'
 def test_set_many_files_then_undo(tmp_path, capsys, undo_dir):
     paths = make_files(tmp_path)
     originals = [p.read_bytes() for p in paths]
-    before = [data_hash(p) for p in paths]
+    before = [data_digests(p) for p in paths]
     listfile = tmp_path / "list.txt"
     listfile.write_text("\n".join(str(p) for p in paths[1:]) + "\n")
     status, out, err = run(headers.main, [
@@ -133,7 +125,7 @@ def test_set_many_files_then_undo(tmp_path, capsys, undo_dir):
 
 def test_del_wildcards_rename_and_extension(tmp_path, capsys):
     paths = make_files(tmp_path, 2)
-    before = [data_hash(p) for p in paths]
+    before = [data_digests(p) for p in paths]
     status, _, err = run(headers.main, ["del", "DATE-*", "OBSERVER", *paths], capsys)
     assert status == 0, err
     status, _, err = run(headers.main, ["rename", "EXTNAME", "HDUNAME", "--ext", "AUX",
@@ -147,7 +139,7 @@ def test_del_wildcards_rename_and_extension(tmp_path, capsys):
 
 def test_edit_script_with_history(tmp_path, capsys):
     paths = make_files(tmp_path, 2, checksum=True)
-    before = [data_hash(p) for p in paths]
+    before = [data_digests(p) for p in paths]
     script = tmp_path / "fix.txt"
     script.write_text("OBJECT = 'Plate field 7' / target\n-DATE-END\n"
                       "-OBSERVER OBSERVR\nHISTORY remeasured\nCOMMENT from the edit\n")
@@ -253,7 +245,7 @@ def test_fitsmill_command(tmp_path):
 
 def test_checksum_update_verify_remove(tmp_path, capsys):
     paths = make_files(tmp_path, 2)
-    before = [data_hash(p) for p in paths]
+    before = [data_digests(p) for p in paths]
     status, out, _ = run(checksum_cli.main, ["verify", *paths], capsys)
     assert status == 1 and out.count("MISSING") == 2
     assert run(checksum_cli.main, ["verify", "--ignore-missing", *paths], capsys)[0] == 0

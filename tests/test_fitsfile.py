@@ -8,7 +8,6 @@ every kind of edit.
 import fcntl
 import glob
 import gzip
-import hashlib
 import io
 import os
 import pathlib
@@ -22,7 +21,7 @@ from astropy.io import fits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common import fitsverify
+from common import data_digests, fitsverify
 from fitsmill import fitsfile, undolog
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header
@@ -39,14 +38,6 @@ def undo_dir(tmp_path, monkeypatch):
     directory = tmp_path / "undo"
     monkeypatch.setenv("FITSMILL_UNDO_DIR", str(directory))
     return directory
-
-
-def data_digests(path):
-    """sha256 of every HDU's data bytes, located by astropy."""
-    raw = pathlib.Path(path).read_bytes()
-    with fits.open(path) as hdul:
-        spans = [(h.fileinfo()["datLoc"], h.size) for h in hdul]
-    return [hashlib.sha256(raw[o:o + n]).hexdigest() for o, n in spans]
 
 
 def cards_of(raw):

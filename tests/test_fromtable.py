@@ -4,13 +4,12 @@ astropy reads back the caches and files; fitsverify checks them; the data
 bytes are hashed before and after.
 """
 
-import hashlib
 
 import numpy as np
 import pytest
 from astropy.io import fits
 
-from common import fitsverify
+from common import data_digests, fitsverify
 from fitsmill.cli import fromtable
 
 CSV = """\
@@ -19,20 +18,6 @@ plate1.fits,Orion,600;300,1931-03-01T20:00:00,Öpik,Great Refractor,x,16
 plate2,Pleiades,1200,,Schröder,Astrograph,y,nan
 plate9.fits,Nowhere,5,,Nobody,None,z,9
 """
-
-
-@pytest.fixture(autouse=True)
-def undo_logs_in_tmp(tmp_path_factory, monkeypatch):
-    """Keep the undo logs of header writes out of the user's state directory."""
-    monkeypatch.setenv("FITSMILL_UNDO_DIR", str(tmp_path_factory.mktemp("undo")))
-
-
-def data_hash(path):
-    with fits.open(path) as hdul:
-        offset = hdul[0]._data_offset
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 @pytest.fixture
@@ -59,7 +44,7 @@ def cli(catalog, tmp_path, *more):
 
 def test_from_table_caches_then_apply(archive, capsys):
     tmp_path, catalog = archive
-    digests = {p: data_hash(p) for p in tmp_path.glob("*.fits")}
+    digests = {p: data_digests(p) for p in tmp_path.glob("*.fits")}
     status = cli(catalog, tmp_path)
     out = capsys.readouterr().out
     assert status == 1                         # plate3 has no row
@@ -85,7 +70,7 @@ def test_from_table_caches_then_apply(archive, capsys):
         path = tmp_path / f"{name}.fits"
         hdr = fits.getheader(path)
         assert hdr["OBJECT"] == obj and hdr["BITPIX"] == 16 and hdr["NAXIS1"] == 10
-        assert data_hash(path) == digests[path]
+        assert data_digests(path) == digests[path]
         fitsverify(path)
     hdr2 = fits.getheader(tmp_path / "plate2.fits")
     assert "DATE-OBS" not in hdr2 and "PLATESZ1" not in hdr2  # empty, NaN: no card

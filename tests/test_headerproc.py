@@ -7,7 +7,6 @@ back every header; fitsverify checks every file and cache written; a hash of
 the data bytes proves they never change.
 """
 
-import hashlib
 import os
 
 import numpy as np
@@ -15,27 +14,12 @@ import pytest
 from astropy.io import fits
 from hypothesis import given, settings, strategies as st
 
-from common import fitsverify
+from common import data_digests, fitsverify
 from fitsmill import api
 from fitsmill.errors import CannotComputeHeader, FitsFormatError
 from fitsmill.header import Card, Header
 from fitsmill.headerproc import HeaderProcessor, ImmediateHeaderProcessor, sort_headers
 from fitsmill.processor import procmain
-
-
-@pytest.fixture(autouse=True)
-def undo_logs_in_tmp(tmp_path_factory, monkeypatch):
-    """Keep the undo logs of header writes out of the user's state directory."""
-    monkeypatch.setenv("FITSMILL_UNDO_DIR", str(tmp_path_factory.mktemp("undo")))
-
-
-def data_hash(path):
-    """SHA-256 of everything after the primary header."""
-    with fits.open(path) as hdul:
-        offset = hdul[0]._data_offset
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def run(cls, tmp_path, *argv, pattern="*.fits"):
@@ -78,7 +62,7 @@ class SquareProcessor(api.HeaderProcessor):
 
 def test_dachs_processor_sequence(tmp_path, capsys, monkeypatch):
     make_seed_files(tmp_path)
-    hashes = {p: data_hash(p) for p in tmp_path.glob("*.fits")}
+    hashes = {p: data_digests(p) for p in tmp_path.glob("*.fits")}
 
     # 1. --bail: caches for all, files untouched
     proc = run(SquareProcessor, tmp_path, "--bail")
@@ -113,7 +97,7 @@ def test_dachs_processor_sequence(tmp_path, capsys, monkeypatch):
         assert hdul[0].data.shape == (2, 10)
         assert hdul[0].header["WEIRD"] == "W" * 9
     for path, digest in hashes.items():
-        assert data_hash(path) == digest
+        assert data_digests(path) == digest
         fitsverify(path)
     # 7. --reprocess computes even for processed files
     assert run(SquareProcessor, tmp_path, "--reprocess").headersBuilt == 10
@@ -221,7 +205,7 @@ def test_keep_keys_come_from_the_file(tmp_path):
     hdu.header["BLANK"] = -1
     hdu.header["OBJECT"] = "original"
     hdu.writeto(tmp_path / "cube.fits")
-    digest = data_hash(tmp_path / "cube.fits")
+    digest = data_digests(tmp_path / "cube.fits")
     run(Relabel, tmp_path, "--apply")
     cache = fits.getheader(tmp_path / "cube.fits.hdr")
     assert "NAXIS1" not in cache and "NAXIS3" not in cache
@@ -232,7 +216,7 @@ def test_keep_keys_come_from_the_file(tmp_path):
     assert hdr["OBJECT"] == "relabelled"
     assert keywords(tmp_path / "cube.fits")[:6] == [
         "SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3"]
-    assert data_hash(tmp_path / "cube.fits") == digest
+    assert data_digests(tmp_path / "cube.fits") == digest
     fitsverify(tmp_path / "cube.fits")
     # no temporary files are left behind by the atomic cache writes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.fits", "cube.fits.hdr"]
@@ -295,7 +279,7 @@ def test_link_adder(tmp_path):
         hdu.header["FILENAME"] = f"{name}.fits"
         hdu.header["OBSERVER"] = "x"
         hdu.writeto(tmp_path / f"{name}.fits")
-    digest = data_hash(tmp_path / "p1.fits")
+    digest = data_digests(tmp_path / "p1.fits")
     proc = run(LinkAdder, tmp_path)
     assert [r for _, r in proc.processResults] == ["in place", "in place"]
     hdr = fits.getheader(tmp_path / "p1.fits")
@@ -303,7 +287,7 @@ def test_link_adder(tmp_path):
     assert kws[kws.index("FILENAME") + 1:kws.index("FILENAME") + 3] == ["FN-WEDGE",
                                                                         "FN-PRE"]
     assert hdr["FN-PRE"] == "http://dc.example.org/kapteyn/q/static/jpegs/p1.jpg"
-    assert data_hash(tmp_path / "p1.fits") == digest
+    assert data_digests(tmp_path / "p1.fits") == digest
     fitsverify(tmp_path / "p1.fits")
     # done files are skipped, --reprocess does them again (no change: no write)
     assert run(LinkAdder, tmp_path).processResults == []
@@ -361,14 +345,14 @@ class AddB(HeaderProcessor):
 
 def test_several_processors_in_sequence(tmp_path):
     make_seed_files(tmp_path, 2)
-    digest = data_hash(tmp_path / "src1.fits")
+    digest = data_digests(tmp_path / "src1.fits")
     # the documented way: each processor computes and applies in turn
     run(AddA, tmp_path, "--apply")
     run(AddB, tmp_path, "--apply")
     hdr = fits.getheader(tmp_path / "src1.fits")
     assert (hdr["KEYA"], hdr["KEYB"]) == ("a", "b")
     assert (tmp_path / "src1.fits.a.hdr").exists() and (tmp_path / "src1.fits.b.hdr").exists()
-    assert data_hash(tmp_path / "src1.fits") == digest
+    assert data_digests(tmp_path / "src1.fits") == digest
     fitsverify(tmp_path / "src1.fits")
 
 
@@ -516,12 +500,12 @@ class ManyCards(api.ImmediateHeaderProcessor):
 def test_immediate_processor_growing_header(tmp_path):
     fits.PrimaryHDU(np.arange(1000, dtype=np.float32).reshape(20, 50)).writeto(
         tmp_path / "g.fits")
-    digest = data_hash(tmp_path / "g.fits")
+    digest = data_digests(tmp_path / "g.fits")
     proc = run(ManyCards, tmp_path)
     assert [r for _, r in proc.processResults] == ["rewritten"]
     hdr = fits.getheader(tmp_path / "g.fits")
     assert hdr["NEW059"] == 29.5 and hdr["NAXIS1"] == 50
-    assert data_hash(tmp_path / "g.fits") == digest
+    assert data_digests(tmp_path / "g.fits") == digest
     fitsverify(tmp_path / "g.fits")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fits"]
 

@@ -16,6 +16,7 @@ from fitsmill import _cards
 
 __all__ = ["COMMENTARY", "KIND_VALUE", "KIND_COMMENTARY", "KIND_HIERARCH",
            "KIND_CONTINUE", "KIND_NOVALUE", "KIND_END", "BadValue", "parse_card", "format_card",
+           "format_plain_card", "is_standard_keyword", "check_text",
            "format_value", "coerce_value",
            "normalize_keyword", "is_hierarch_keyword", "card_problems"]
 
@@ -147,6 +148,22 @@ def normalize_keyword(keyword):
     return key
 
 
+def is_standard_keyword(keyword):
+    """Whether a keyword (lookup form) is written as it is, without HIERARCH,
+    and holds a value (not commentary).
+
+    Parameters
+    ----------
+    keyword : str
+
+    Returns
+    -------
+    bool
+    """
+    return (0 < len(keyword) <= 8 and keyword not in COMMENTARY
+            and _STANDARD_KEY_CHARS.issuperset(keyword))
+
+
 def is_hierarch_keyword(keyword):
     """Whether a keyword (lookup form) needs the HIERARCH convention.
 
@@ -161,7 +178,15 @@ def is_hierarch_keyword(keyword):
     return len(keyword) > 8 or not _STANDARD_KEY_CHARS.issuperset(keyword)
 
 
-def _check_text(text, what):
+def check_text(text, what):
+    """Raise ValueError unless ``text`` is printable ASCII.
+
+    Parameters
+    ----------
+    text : str
+    what : str
+        What the text is, for the message.
+    """
     if not (text.isascii() and text.isprintable()):
         raise ValueError(f"{what} {text!r} has characters outside printable ASCII")
 
@@ -349,19 +374,19 @@ def format_card(keyword, value, comment=""):
         does not fit a non-string card.
     """
     comment = "" if comment is None else str(comment)
-    _check_text(comment, "comment")
+    check_text(comment, "comment")
     name = keyword.strip()
     hierarch = name.upper().startswith("HIERARCH ")
     if hierarch:
         name = name[9:].strip()
-    _check_text(name, "keyword")
+    check_text(name, "keyword")
     if "=" in name:
         raise ValueError(f"keyword {keyword!r} contains '='")
     value = coerce_value(value)
     key = name.upper()
     if key in COMMENTARY and not hierarch:
         text = "" if value is None else str(value)
-        _check_text(text, "commentary text")
+        check_text(text, "commentary text")
         if len(text) > CARD - 8:
             raise ValueError(f"{key or 'blank'} text longer than 72 characters "
                              "needs several cards")
@@ -369,12 +394,41 @@ def format_card(keyword, value, comment=""):
     if hierarch or is_hierarch_keyword(key):
         key = "HIERARCH " + name
     if isinstance(value, str):
-        _check_text(value, "string value")
+        check_text(value, "string value")
         return _format_string_card(key, value, comment)
-    field = format_value(value)
-    if key.startswith("HIERARCH "):
-        field = field.lstrip()
-    return _assemble(_key_prefix(key), field, comment, keyword)
+    if not key.startswith("HIERARCH "):
+        return format_plain_card(key, value, comment, keyword)
+    return _assemble(_key_prefix(key), format_value(value).lstrip(), comment, keyword)
+
+
+def format_plain_card(key, value, comment, keyword=None):
+    """The card image for a standard keyword and a non-string value.
+
+    The part of :func:`format_card` that is left once the keyword is known
+    to be standard; header edits that replace a value call it directly.
+
+    Parameters
+    ----------
+    key : str
+        An upper-case standard keyword of 1-8 characters (not checked).
+    value : bool, int, float, complex or None
+    comment : str
+        Checked for printable ASCII by the caller.
+    keyword : str, optional
+        The keyword as the caller spelt it, for error messages.
+
+    Returns
+    -------
+    str
+        80 characters.
+
+    Raises
+    ------
+    ValueError
+        For NaN/infinity or a comment that does not fit.
+    """
+    return _assemble(f"{key:8}= ", format_value(value), comment,
+                     key if keyword is None else keyword)
 
 
 def card_problems(image):

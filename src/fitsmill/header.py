@@ -28,7 +28,9 @@ from collections.abc import Sequence
 
 from fitsmill import _cards
 from fitsmill.card import Card, as_card
-from fitsmill.cardvalue import CARD, COMMENTARY, coerce_value, normalize_keyword
+from fitsmill.cardvalue import (
+    CARD, COMMENTARY, KIND_HIERARCH, check_text, coerce_value, format_plain_card,
+    is_standard_keyword, normalize_keyword)
 from fitsmill.errors import FitsFormatError
 
 __all__ = ["Card", "Header", "as_header", "BLOCK"]
@@ -51,6 +53,11 @@ def _lookup(keyword):
         if len(_LOOKUP) < 4096:
             _LOOKUP[keyword] = name
     return name
+
+
+# Value types written by format_plain_card (coerce_value leaves them as
+# they are; subclasses such as IntEnum take the general path).
+_PLAIN = frozenset((bool, int, float, complex, type(None)))
 
 
 def _split_value(value):
@@ -476,13 +483,21 @@ class Header:
     def _replace(self, pos, value, comment=None):
         """Give the card at pos a new value (and comment), where it stands."""
         old = self._card(pos)
-        value = coerce_value(value)
+        kind, key, parsed, old_comment = old._parsed()
+        if value.__class__ not in _PLAIN:
+            value = coerce_value(value)
         if comment is None:
-            comment = old.comment
-        parsed = old._parsed()[2]
-        if _same_value(parsed, value) and comment == old.comment:
+            comment = old_comment
+        if _same_value(parsed, value) and comment == old_comment:
             return
-        key = old.keyword
+        if (value.__class__ in _PLAIN and comment.__class__ is str
+                and kind != KIND_HIERARCH and is_standard_keyword(key)):
+            # what format_card does for this keyword and value, minus the
+            # checks that cannot fail here
+            if comment is not old_comment:
+                check_text(comment, "comment")
+            self._set(pos, Card._from_image(format_plain_card(key, value, comment)))
+            return
         if key in COMMENTARY:
             self._set(pos, Card(key, value))
             return

@@ -393,16 +393,16 @@ def format_card(keyword, value, comment=""):
         return f"{key:8}{text:{CARD - 8}}"
     if hierarch or is_hierarch_keyword(key):
         key = "HIERARCH " + name
+    if not key.startswith("HIERARCH "):
+        return format_plain_card(key, value, comment, keyword)
     if isinstance(value, str):
         check_text(value, "string value")
         return _format_string_card(key, value, comment)
-    if not key.startswith("HIERARCH "):
-        return format_plain_card(key, value, comment, keyword)
     return _assemble(_key_prefix(key), format_value(value).lstrip(), comment, keyword)
 
 
 def format_plain_card(key, value, comment, keyword=None):
-    """The card image for a standard keyword and a non-string value.
+    """The card image for a standard keyword.
 
     The part of :func:`format_card` that is left once the keyword is known
     to be standard; header edits that replace a value call it directly.
@@ -411,7 +411,8 @@ def format_plain_card(key, value, comment, keyword=None):
     ----------
     key : str
         An upper-case standard keyword of 1-8 characters (not checked).
-    value : bool, int, float, complex or None
+    value : bool, int, float, complex, str or None
+        Already through :func:`coerce_value`.
     comment : str
         Checked for printable ASCII by the caller.
     keyword : str, optional
@@ -420,13 +421,17 @@ def format_plain_card(key, value, comment, keyword=None):
     Returns
     -------
     str
-        80 characters.
+        80 characters, or a multiple of 80 for long strings (CONTINUE).
 
     Raises
     ------
     ValueError
-        For NaN/infinity or a comment that does not fit.
+        For NaN/infinity, a string outside printable ASCII or a comment
+        that does not fit.
     """
+    if isinstance(value, str):
+        check_text(value, "string value")
+        return _format_string_card(key, value, comment)
     return _assemble(f"{key:8}= ", format_value(value), comment,
                      key if keyword is None else keyword)
 

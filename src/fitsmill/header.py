@@ -55,9 +55,9 @@ def _lookup(keyword):
     return name
 
 
-# Value types written by format_plain_card (coerce_value leaves them as
-# they are; subclasses such as IntEnum take the general path).
-_PLAIN = frozenset((bool, int, float, complex, type(None)))
+# Value types that coerce_value leaves as they are (subclasses such as
+# IntEnum take the general path of Card()).
+_PLAIN = frozenset((bool, int, float, complex, str, type(None)))
 
 
 def _split_value(value):

@@ -1,15 +1,11 @@
 /* C-only tests of fm_card (run by CTest, also under ASan/UBSan). */
 #include "fm_card.h"
+#include "fm_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond) do { if (!(cond)) { \
-    fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    failures++; } } while (0)
 
 /* An 80-byte card from a shorter text, blank padded (static buffer). */
 static const char *card(const char *text)
@@ -229,7 +225,5 @@ int main(void)
     test_number();
     test_scan();
     test_fuzz();
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fm_check_exit();
 }

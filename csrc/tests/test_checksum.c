@@ -4,21 +4,12 @@
  * astropy.io.fits (an independent implementation of the convention); the
  * other checks are algebraic properties that hold for any input. */
 #include "fm_checksum.h"
+#include "fm_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-            failures++;                                                 \
-        }                                                               \
-    } while (0)
 
 /* Plain reference: one word at a time with an explicit end-around carry. */
 static uint32_t slow_sum(const unsigned char *p, size_t len, uint32_t sum)
@@ -128,7 +119,5 @@ int main(void)
     test_against_slow_and_pieces();
     test_encoding_sums_back();
     test_bad_length();
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return fm_check_exit();
 }

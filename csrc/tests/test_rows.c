@@ -5,6 +5,7 @@
  * with no shared code with the kernel's vertical/horizontal split. */
 #define _DEFAULT_SOURCE  /* mkstemp */
 #include "fm_rows.h"
+#include "fm_check.h"
 
 #include <limits.h>
 #include <math.h>
@@ -14,16 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-            failures++;                                                 \
-        }                                                               \
-    } while (0)
 
 static const int SIZES[FM_PIX_NTYPES] = {1, 1, 2, 2, 4, 4, 8, 4, 8};
 
@@ -269,7 +260,5 @@ int main(void)
     test_known_numbers();
     test_bad_arguments();
     test_scale_fd();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
-    return failures != 0;
+    return fm_check_exit();
 }

@@ -427,6 +427,12 @@ long fm_find_end(const char *buf, size_t len)
     return -1;
 }
 
+void fm_keyword_fields(const char *buf, size_t ncards, char *out)
+{
+    for (size_t i = 0; i < ncards; i++)
+        memcpy(out + i * FM_KEY_FIELD, buf + i * FM_CARD_LEN, FM_KEY_FIELD);
+}
+
 int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
                    int *group, size_t *ncards, fm_error *err)
 {

@@ -13,6 +13,7 @@
 #include "fm_status.h"
 
 #define FM_CARD_LEN 80
+#define FM_KEY_FIELD 8   /* columns 1-8: the keyword field */
 #define FM_BLOCK_LEN 2880
 
 /* What a card is, judged from its keyword field and value indicator. */
@@ -98,6 +99,12 @@ long fm_find_end(const char *buf, size_t len);
  * whose locale reads the decimal point differently. */
 int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
                    double *re, double *im);
+
+/* The keyword fields (columns 1-8) of the first ncards cards of buf, one
+ * after the other in out (room for ncards * FM_KEY_FIELD bytes): a compact
+ * index in which a caller finds cards by keyword with one substring
+ * search. */
+void fm_keyword_fields(const char *buf, size_t ncards, char *out);
 
 /* Scan a header from the start of buf up to and including its END card.
  *

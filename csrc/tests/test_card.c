@@ -194,6 +194,20 @@ static void test_scan(void)
 
 /* Deterministic fuzz: random cards from a small alphabet that makes the
  * parsers branch; every span must stay inside the card. */
+static void test_keyword_fields(void)
+{
+    char buf[3 * FM_CARD_LEN + 1];
+    char out[3 * FM_KEY_FIELD + 1] = {0};
+    snprintf(buf, sizeof buf, "%-80s%-80s%-80s", "SIMPLE  =                    T",
+             "        blank keyword", "HIERARCH ESO A = 1");
+    fm_keyword_fields(buf, 3, out);
+    CHECK(memcmp(out, "SIMPLE          HIERARCH", 3 * FM_KEY_FIELD) == 0);
+    /* no cards: nothing written */
+    out[0] = 'x';
+    fm_keyword_fields(buf, 0, out);
+    CHECK(out[0] == 'x');
+}
+
 static void test_fuzz(void)
 {
     static const char alphabet[] = " '/=()+-.,&EDed0123456789TFHIERACONTUabc";
@@ -224,6 +238,7 @@ int main(void)
     test_split();
     test_number();
     test_scan();
+    test_keyword_fields();
     test_fuzz();
     return fm_check_exit();
 }

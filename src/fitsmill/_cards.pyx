@@ -5,6 +5,7 @@ Policy (value conversion, formatting, the Header API) lives in
 :mod:`fitsmill.header` and :mod:`fitsmill.cardvalue`.
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdlib cimport malloc, free
 
@@ -16,6 +17,7 @@ cdef extern from "Python.h":
 cdef extern from "fm_card.h" nogil:
     enum:
         FM_CARD_LEN
+        FM_KEY_FIELD
         FM_CARD_VALUE
         FM_CARD_HIERARCH
         FM_CARD_NOVALUE
@@ -43,6 +45,7 @@ cdef extern from "fm_card.h" nogil:
     int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
                        double *re, double *im)
     long fm_find_end(const char *buf, size_t len)
+    void fm_keyword_fields(const char *buf, size_t ncards, char *out)
     int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
                        int *group, size_t *ncards, fm_error *err)
 
@@ -201,3 +204,36 @@ def card_fields(str image):
     comment = image[f.c_start:f.c_start + f.c_len] if f.c_start >= 0 else ""
     return (f.key.kind, image[f.key.key_start:f.key.key_start + f.key.key_len],
             f.key.flags, vtype, value, comment, f.vflags)
+
+
+def check_header(const unsigned char[::1] buf, path=None, long long base=0):
+    """Check the header at the start of ``buf`` without building its cards.
+
+    Every byte up to and including the first END card must be printable
+    ASCII; the errors are those of :func:`scan_header`.
+
+    Returns
+    -------
+    names : bytes
+        The keyword fields (columns 1-8) of the cards before END, one after
+        the other: card ``i`` is ``names[8 * i:8 * i + 8]``.
+    """
+    cdef fm_error err
+    cdef size_t ncards = 0, n = buf.shape[0]
+    cdef int status
+    cdef long end
+    cdef const char *p = b""
+    cdef bytes names
+    if n:
+        p = <const char *>&buf[0]
+    with nogil:
+        end = fm_find_end(p, n)
+        if end >= 0:
+            n = (end + 1) * FM_CARD_LEN  # the bytes after END are not looked at
+        status = fm_header_scan(p, n, NULL, NULL, &ncards, &err)
+    if status and err.offset >= 0:
+        err.offset += base
+    _check(status, &err, path)
+    names = PyBytes_FromStringAndSize(NULL, ncards * FM_KEY_FIELD)
+    fm_keyword_fields(p, ncards, PyBytes_AS_STRING(names))
+    return names

@@ -20,11 +20,13 @@ import re
 import stat
 import threading
 
-from fitsmill._cards import find_end
+from fitsmill._cards import check_header, find_end
 from fitsmill.atomic import discard, fsync_directory
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
-from fitsmill.layout import check_layout, data_size, fast_layout, same_layout
+from fitsmill.keywordset import KeywordSet
+from fitsmill.layout import (
+    check_layout, data_size, fast_layout, primary_data_size, same_layout)
 
 __all__ = [
     "BLOCK_SIZE", "CARD_SIZE", "HDUInfo", "iter_hdus", "find_hdu",
@@ -798,9 +800,34 @@ def _writable_path(path):
     return path
 
 
+def _spliced(fd, st, path, ext, edit, checksum):
+    """The HDUInfo and new header bytes for an edit with a byte-level fast
+    path (:class:`~fitsmill.keywordset.KeywordSet`) when it applies: a
+    one-block ordinary primary header; else None."""
+    if ext != 0 or checksum not in ("auto", False) or not isinstance(edit, KeywordSet):
+        return None
+    block = os.pread(fd, BLOCK_SIZE, 0)
+    if len(block) != BLOCK_SIZE or not block.startswith(b"SIMPLE  =") \
+            or find_end(block) < 0:
+        return None
+    names = check_header(block, path)
+    size = primary_data_size(block, names)
+    if size is None:
+        return None
+    # The edit leaves every layout card alone, so the header's layout (the
+    # signature the general path compares) cannot change.
+    info = HDUInfo(0, None, block, 0, size)
+    _check_complete(info, st.st_size, path)
+    new = edit.splice(block, names)
+    return None if new is None else (info, new)
+
+
 def _new_bytes(fd, st, path, ext, make, hand_over, **options):
     """The HDUInfo of ``ext`` in the locked file ``fd`` and the bytes of
     its new header."""
+    spliced = _spliced(fd, st, path, ext, make, options["checksum"])
+    if spliced is not None:
+        return spliced
     info = _locate(fd, path, st.st_size, ext)
     current = info.header
     if hand_over:

@@ -16,7 +16,8 @@ import re
 
 from fitsmill.errors import FitsFormatError, FitsmillError
 
-__all__ = ["data_size", "fast_layout", "same_layout", "check_layout"]
+__all__ = ["data_size", "fast_layout", "primary_data_size", "same_layout",
+           "check_layout"]
 
 CARD = 80
 _BITPIX = (8, 16, 32, 64, -32, -64)
@@ -284,6 +285,33 @@ def fast_layout(raw, end):
     if extras and not is_ext:
         size = None          # random groups: left to data_size
     return (is_ext, prefix, extras), size
+
+
+def primary_data_size(raw, names):
+    """Data size of an ordinary primary header, from its raw cards.
+
+    The cheap part of :func:`fast_layout` for writers that leave every
+    layout card as it is and only need the size to check the file.
+
+    Parameters
+    ----------
+    raw : bytes
+        Header cards (padding may follow).
+    names : bytes
+        The keyword fields of the cards before END, 8 bytes each
+        (:func:`fitsmill._cards.check_header`).
+
+    Returns
+    -------
+    int or None
+        None unless the header is a primary header with the mandatory cards
+        in standard order, without random groups and HIERARCH cards.
+    """
+    found = _cached_mandatory(raw)
+    if found is None or found[0] or len(found[1]) > len(names) * (CARD // 8) \
+            or _HIERARCH in names or any(key in names for key in _PRIMARY_EXTRAS):
+        return None
+    return found[2]
 
 
 def same_layout(signature, cards):

@@ -71,18 +71,33 @@ def _diff(path, old, new):
         *lines, fromfile=f"{path} (now)", tofile=f"{path} (edited)", lineterm=""))
 
 
-def _run_edits(args, edits):
-    from fitsmill import fitsfile
+def _edit_for(edits, stamp):
+    """The edit applied to each header: a KeywordSet (which has a
+    byte-level fast path) when the edits only set values, else a function
+    applying them in order."""
     from fitsmill.headeredit import apply_edits
+    from fitsmill.keywordset import KeywordSet
 
-    stamp = _stamp(", ".join(e.describe() for e in edits)) if args.history else None
+    if not stamp and all(e.op == "set" and e.value is not None for e in edits):
+        try:
+            return KeywordSet([(e.key, e.value if e.comment is None else (e.value, e.comment))
+                               for e in edits])
+        except ValueError:
+            pass  # e.g. a keyword set twice: applied in order below
 
     def edit(header):
         new = apply_edits(header, edits)
         if stamp:
             new.add_history(stamp)
         return new
+    return edit
 
+
+def _run_edits(args, edits):
+    from fitsmill import fitsfile
+
+    stamp = _stamp(", ".join(e.describe() for e in edits)) if args.history else None
+    edit = _edit_for(edits, stamp)
     options = dict(grow=args.grow, reserve=args.reserve, force=args.force,
                    checksum={"auto": "auto", "yes": True, "no": False}[args.checksum],
                    fsync=not args.no_fsync)

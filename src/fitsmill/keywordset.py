@@ -1,0 +1,208 @@
+"""Setting keyword values in many files: a header edit with a byte-level
+fast path.
+
+:class:`KeywordSet` is an edit for :func:`fitsmill.fitsfile.update_header`
+and :func:`~fitsmill.fitsfile.update_headers` that does what
+``header[key] = value`` (or ``= (value, comment)``) does for each of its
+keywords, in order.  For the usual case (a one-block primary header, plain
+keywords, no checksum cards) the writer asks :meth:`KeywordSet.splice` for
+the new header bytes instead: the cards are found and replaced in the raw
+block, so no :class:`~fitsmill.header.Header` is built.  The result is
+byte for byte what the general path writes (tests compare the two); when
+anything is unusual, ``splice`` declines and the general path decides,
+errors included.
+"""
+
+import re
+
+from fitsmill.card import Card
+from fitsmill.cardvalue import (
+    COMMENTARY, KIND_VALUE, BadValue, check_text, coerce_value, format_plain_card,
+    is_standard_keyword, normalize_keyword, parse_card)
+
+__all__ = ["KeywordSet"]
+
+_CARD = 80
+_BLANK = b" " * _CARD
+_BLANK_FIELD = b" " * 8
+_END = b"END" + b" " * (_CARD - 3)
+_PLAIN = (bool, int, float, complex, str, type(None))
+
+# Keywords that the byte-level path leaves to the general one: those that
+# fix or describe the data layout (the general path checks them), those the
+# checksum policy rewrites, and the ones with their own card syntax.
+_GENERAL_ONLY = re.compile(
+    r"SIMPLE|XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|GROUPS|EXTEND|END|CONTINUE"
+    r"|CHECKSUM|DATASUM|THEAP|TFIELDS|T[A-Z]+\d+|Z[A-Z0-9_-]*|HIERARCH")
+_COMMENTARY_FIELDS = frozenset(k.ljust(8).encode() for k in COMMENTARY)
+_CACHE_MAX = 1024
+
+
+class _Item:
+    """One keyword to set: its card images, worked out once."""
+
+    __slots__ = ("key", "field", "value", "comment", "new_image", "formatted")
+
+    def __init__(self, key, value, comment):
+        self.key = key
+        self.field = key.ljust(8).encode("ascii")
+        self.value = value
+        self.comment = comment
+        # The card appended where the keyword is missing, as the header's
+        # append would make it.
+        self.new_image = Card(key, value, comment).image.encode("ascii")
+        # Replacement cards by comment: the files of an archive mostly share
+        # their comments, so each is formatted once.
+        self.formatted = {}
+
+    def replace(self, old):
+        """The image replacing card ``old`` (bytes), None to keep it, or
+        False when the general path must decide."""
+        kind, key, value, comment = parse_card(old.decode("ascii"))
+        if kind != KIND_VALUE or key != self.key or isinstance(value, BadValue):
+            return False
+        new_comment = comment if self.comment is None else self.comment
+        if type(value) is type(self.value) and value == self.value \
+                and new_comment == comment:
+            return None
+        image = self.formatted.get(new_comment)
+        if image is None:
+            try:
+                image = format_plain_card(self.key, self.value, new_comment).encode("ascii")
+            except ValueError:
+                return False   # e.g. a comment that does not fit: the error comes from there
+            if len(self.formatted) >= _CACHE_MAX:
+                self.formatted.clear()
+            self.formatted[new_comment] = image
+        return image
+
+
+class KeywordSet:
+    """Set several keywords, like ``header[key] = value`` for each.
+
+    An edit for :func:`fitsmill.fitsfile.update_header` and
+    :func:`fitsmill.fitsfile.update_headers` (it is callable with a header,
+    which it changes and returns); the writers use its byte-level fast path
+    where it applies (see the module documentation).
+
+    Parameters
+    ----------
+    values : mapping or iterable of pairs
+        Keyword to value, or to ``(value, comment)``.  A bare value keeps
+        the comment of an existing card; a new card gets no comment.
+
+    Raises
+    ------
+    ValueError
+        For a keyword or text that cannot go into a card, or a keyword
+        given twice.
+
+    Examples
+    --------
+    >>> edit = KeywordSet({"OBSERVER": "Hubble", "EXPTIME": (1.5, "[s]")})
+    >>> update_headers((path, edit) for path in paths)  # doctest: +SKIP
+    """
+
+    def __init__(self, values):
+        pairs = values.items() if hasattr(values, "items") else values
+        self._assignments = []
+        items = []
+        seen = set()
+        for keyword, given in pairs:
+            value, comment = given if isinstance(given, tuple) else (given, None)
+            key = normalize_keyword(keyword)
+            if key in seen:
+                raise ValueError(f"keyword {keyword!r} given twice")
+            seen.add(key)
+            value = coerce_value(value)
+            if comment is not None:
+                comment = str(comment)
+                check_text(comment, "comment")
+            self._assignments.append((keyword, given))
+            items.append((key, value, comment))
+        # The byte-level path covers plain keywords with plain values.
+        self._items = None
+        if all(is_standard_keyword(key) and key not in COMMENTARY
+               and not _GENERAL_ONLY.fullmatch(key) and type(value) in _PLAIN
+               for key, value, _ in items):
+            self._items = [_Item(*item) for item in items]
+
+    def __call__(self, header):
+        """Set the keywords in ``header`` (changed in place and returned)."""
+        for keyword, given in self._assignments:
+            header[keyword] = given
+        return header
+
+    def __repr__(self):
+        return f"KeywordSet({dict(self._assignments)!r})"
+
+    def splice(self, block, names):
+        """The edited header, from the bytes of a one-block header.
+
+        Parameters
+        ----------
+        block : bytes
+            2880 bytes: cards, END, padding; checked printable up to END.
+        names : bytes
+            The keyword fields of the cards before END, 8 bytes each
+            (:func:`fitsmill._cards.check_header`).
+
+        Returns
+        -------
+        bytes or None
+            The new 2880-byte block, laid out as the general writer lays
+            it out (trailing blank cards dropped, END after the last card);
+            None when the general path must do the edit.
+        """
+        if self._items is None:
+            return None
+        while names.endswith(_BLANK_FIELD) and \
+                block[len(names) * 10 - _CARD:len(names) * 10] == _BLANK:
+            names = names[:-8]
+        # Declined: checksum cards (their policy is the general path's), and
+        # keywords the header's lookup would match in other spellings (it
+        # folds case and sees HIERARCH names).
+        if b"CHECKSUM" in names or b"DATASUM" in names or b"HIERARCH" in names \
+                or names.upper() != names:
+            return None
+        body_end = len(names) * 10   # 80 bytes of card per 8 of keyword
+        changes = []     # (offset, cards replaced, new images)
+        appended = []
+        for item in self._items:
+            i = names.find(item.field)
+            while i > 0 and i % 8:
+                i = names.find(item.field, i + 1)
+            if i < 0:
+                appended.append(item.new_image)
+                continue
+            pos = i * 10
+            if block[pos + 8:pos + 10] != b"= " or \
+                    block[pos + _CARD:pos + _CARD + 8] == b"CONTINUE":
+                return None
+            image = item.replace(block[pos:pos + _CARD])
+            if image is False:
+                return None
+            if image is not None:
+                changes.append((pos, _CARD, image))
+        if appended:
+            changes.append((_append_offset(names), 0, b"".join(appended)))
+        changes.sort(key=lambda change: change[0])
+        pieces = []
+        done = 0
+        for pos, width, image in changes:
+            pieces += (block[done:pos], image)
+            done = pos + width
+        pieces += (block[done:body_end], _END)
+        new = b"".join(pieces)
+        if len(new) > len(block):
+            return None      # needs another block: the general path grows it
+        return new.ljust(len(block), b" ")
+
+
+def _append_offset(names):
+    """Where appended cards go: after the last card that is not commentary
+    (COMMENT, HISTORY, blank keyword)."""
+    n = len(names)
+    while n > 0 and names[n - 8:n] in _COMMENTARY_FIELDS:
+        n -= 8
+    return n * 10

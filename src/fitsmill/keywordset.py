@@ -41,7 +41,8 @@ _CACHE_MAX = 1024
 class _Item:
     """One keyword to set: its card images, worked out once."""
 
-    __slots__ = ("key", "field", "value", "comment", "new_image", "formatted")
+    __slots__ = ("key", "field", "value", "comment", "new_image", "formatted",
+                 "replaced")
 
     def __init__(self, key, value, comment):
         self.key = key
@@ -51,13 +52,21 @@ class _Item:
         # The card appended where the keyword is missing, as the header's
         # append would make it.
         self.new_image = Card(key, value, comment).image.encode("ascii")
-        # Replacement cards by comment: the files of an archive mostly share
-        # their comments, so each is formatted once.
-        self.formatted = {}
+        # Bulk jobs meet the same old cards (a wrong value fixed everywhere)
+        # and the same comments again and again: both answers are kept.
+        self.replaced = {}    # old card image -> answer of replace()
+        self.formatted = {}   # comment -> replacement card image
 
     def replace(self, old):
         """The image replacing card ``old`` (bytes), None to keep it, or
         False when the general path must decide."""
+        answer = self.replaced.get(old, False)
+        if answer is False:
+            answer = self._replace(old)
+            _remember(self.replaced, old, answer)
+        return answer
+
+    def _replace(self, old):
         kind, key, value, comment = parse_card(old.decode("ascii"))
         if kind != KIND_VALUE or key != self.key or isinstance(value, BadValue):
             return False
@@ -71,10 +80,15 @@ class _Item:
                 image = format_plain_card(self.key, self.value, new_comment).encode("ascii")
             except ValueError:
                 return False   # e.g. a comment that does not fit: the error comes from there
-            if len(self.formatted) >= _CACHE_MAX:
-                self.formatted.clear()
-            self.formatted[new_comment] = image
+            _remember(self.formatted, new_comment, image)
         return image
+
+
+def _remember(cache, key, answer):
+    """cache[key] = answer, the cache bounded by clearing it when full."""
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = answer
 
 
 class KeywordSet:

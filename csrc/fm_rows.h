@@ -8,7 +8,7 @@
  * linear).
  *
  * Rows are accumulated vertically into one wide row of column sums (and
- * valid counts when they can differ) and reduced horizontally once per band
+ * counts of left-out pixels when there can be any) and reduced horizontally once per band
  * of factor rows, so memory is O(width) and the inner loops vectorise.
  */
 #ifndef FM_ROWS_H

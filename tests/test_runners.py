@@ -8,7 +8,8 @@ import pickle
 
 import pytest
 
-from fitsmill import config, gather
+from fitsmill import config, gather, runners
+from fitsmill.errors import FitsmillError
 from fitsmill.processor import FileProcessor, procmain
 from fitsmill.progress import Progress, choose_mode
 from fitsmill.runners import chunk_size_for
@@ -185,3 +186,24 @@ def test_progress_modes():
     progress.update()
     progress.close()
     assert "3/3" in term.getvalue() and "1 failed" in term.getvalue()
+
+
+def test_worker_context_forks_only_without_other_threads(monkeypatch):
+    monkeypatch.delenv("FITSMILL_START_METHOD", raising=False)
+    monkeypatch.setattr(runners.sys, "platform", "linux")
+    # (other tests may leave threads behind: the count is what is decided on)
+    monkeypatch.setattr(runners.threading, "active_count", lambda: 1)
+    assert runners.worker_context().get_start_method() == "fork"
+    monkeypatch.setattr(runners.threading, "active_count", lambda: 2)
+    assert runners.worker_context().get_start_method() in ("forkserver", "spawn")
+    monkeypatch.setattr(runners.sys, "platform", "darwin")
+    monkeypatch.setattr(runners.threading, "active_count", lambda: 1)
+    assert runners.worker_context().get_start_method() in ("forkserver", "spawn")
+
+
+def test_worker_context_override(monkeypatch):
+    monkeypatch.setenv("FITSMILL_START_METHOD", "spawn")
+    assert runners.worker_context().get_start_method() == "spawn"
+    monkeypatch.setenv("FITSMILL_START_METHOD", "vfork")
+    with pytest.raises(FitsmillError, match="FITSMILL_START_METHOD"):
+        runners.worker_context()

@@ -13,6 +13,18 @@ import time
 __all__ = ["Progress", "choose_mode"]
 
 
+def _bar_class():
+    """tqdm without its monitor thread: a second thread in the parent would
+    make the process pool start workers the slow way (see
+    :func:`fitsmill.runners.worker_context`), and the bar is updated often
+    enough not to need it."""
+    from tqdm import tqdm
+
+    class _Bar(tqdm):
+        monitor_interval = 0
+    return _Bar
+
+
 def _duration(seconds):
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
@@ -67,9 +79,8 @@ class Progress:
         self._lines_written = 0
         self._bar = None
         if mode == "bar":
-            from tqdm import tqdm
-            self._bar = tqdm(total=total, file=self.stream, unit="src",
-                             dynamic_ncols=True, smoothing=0.1)
+            self._bar = _bar_class()(total=total, file=self.stream, unit="src",
+                                     dynamic_ncols=True, smoothing=0.1)
 
     def update(self, done=1, failed=0):
         """Count ``done`` more finished sources, ``failed`` of them failed."""

@@ -6,18 +6,21 @@ every chunk's outcome in source order through a :class:`Collector`, so
 counts, failures, ``--report`` classes, return values and gathered state
 (:mod:`fitsmill.gather`) come out as in a serial run.
 
-Workers start clean (forkserver with the common imports preloaded, else
-spawn; never a fork of the parent): each rebuilds the processor from its class,
-options and data descriptor (the class is pickled by reference, or by value
-with cloudpickle when it cannot be imported, e.g. one defined
-interactively) and so runs ``_createAuxiliaries`` itself.  A processor
-script run with ``-j`` must therefore guard its ``procmain`` call with
-``if __name__ == "__main__":``, as the DaCHS manual's examples do.  Pool
+Workers are forked when that is safe (Linux, no other Python thread in
+the parent; see :func:`worker_context`), else they start clean (forkserver
+with the common imports preloaded, else spawn).  Each worker rebuilds the
+processor from its class, options and data descriptor (the class is
+pickled by reference, or by value with cloudpickle when it cannot be
+imported, e.g. one defined interactively) and so runs
+``_createAuxiliaries`` itself.  A processor script run with ``-j`` must
+guard its ``procmain`` call with ``if __name__ == "__main__":``, as the
+DaCHS manual's examples do (clean workers import the main module).  Pool
 workers ignore SIGINT; the parent stops them on Ctrl-C or ``--bail``.
 """
 
 import concurrent.futures
 import copy
+import importlib
 import logging
 import multiprocessing
 import os
@@ -35,7 +38,7 @@ from fitsmill.sources import DataDescriptor
 
 __all__ = ["OK", "SKIP", "FAIL", "Bail", "WorkerDied", "Collector", "call_one",
            "describe_failure", "run", "run_serial", "run_pool", "run_dask",
-           "make_payload", "chunk_size_for"]
+           "make_payload", "chunk_size_for", "worker_context"]
 
 log = logging.getLogger(__name__)
 
@@ -482,30 +485,61 @@ def run_serial(proc, idents, collector, report_mode):
             raise KeyboardInterrupt
 
 
-def _worker_context():
-    # Workers must start clean (no inherited locks, descriptors or database
-    # connections: what "spawn" gives), but a spawned worker spends seconds
-    # importing numpy, astropy and fitsmill before its first source, which
-    # eats the gain of -j on short runs.  A forkserver gives the same clean
-    # start (it forks from a server process that never ran user code and
-    # re-imports the main module like spawn) with those imports done once.
+def _clean_context():
+    # A forkserver gives clean workers (no inherited locks, descriptors or
+    # connections, as with "spawn": it forks from a server process that
+    # never ran user code and re-imports the main module) without each
+    # worker importing numpy, astropy and fitsmill again.
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["numpy", "fitsmill.processor", "fitsmill.header",
-                                "fitsmill.fitsfile", "fitsmill.scaledrows",
-                                "fitsmill.imaging"])
+    ctx.set_forkserver_preload(list(_PRELOAD))
     return ctx
 
 
-_WORKER_CTX = _worker_context()
+# What workers import anyway: done once, before they start.
+_PRELOAD = ("numpy", "fitsmill.processor", "fitsmill.header", "fitsmill.fitsfile",
+            "fitsmill.scaledrows", "fitsmill.imaging")
 
 
-def _new_pool(payload, n_workers, n_slots, stop):
+_CLEAN_CTX = _clean_context()
+_START_METHODS = ("fork", "forkserver", "spawn")
+
+
+def worker_context():
+    """The multiprocessing context that starts this run's pool workers.
+
+    Starting the forkserver costs about half a second (its imports), which
+    is most of a short run's gain from ``-j``; a fork costs milliseconds.
+    So on Linux, when this process runs no other Python thread (a fork
+    copies only the calling thread, and a lock another thread held would
+    stay locked in the child), workers are forked; otherwise they come
+    from the forkserver (or "spawn" where there is none).  Either way each
+    worker rebuilds its processor from the pickled payload, so behaviour
+    is the same.  ``FITSMILL_START_METHOD`` (fork, forkserver or spawn)
+    overrides the choice.
+    """
+    method = os.environ.get("FITSMILL_START_METHOD", "")
+    if method:
+        if method not in _START_METHODS:
+            raise FitsmillError(f"FITSMILL_START_METHOD must be one of "
+                                f"{', '.join(_START_METHODS)}, not {method!r}")
+        return _CLEAN_CTX if method == _CLEAN_CTX.get_start_method() \
+            else multiprocessing.get_context(method)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        # imported here, the forked workers share them instead of each
+        # importing them on its first source
+        for name in _PRELOAD:
+            importlib.import_module(name)
+        return multiprocessing.get_context("fork")
+    return _CLEAN_CTX
+
+
+def _new_pool(ctx, payload, n_workers, n_slots, stop):
     """Return ``(executor, started flags, its worker processes)``."""
-    started = _WORKER_CTX.RawArray("b", max(n_slots, 1))
+    started = ctx.RawArray("b", max(n_slots, 1))
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=max(1, n_workers), mp_context=_WORKER_CTX,
+        max_workers=max(1, n_workers), mp_context=ctx,
         initializer=_pool_init, initargs=(payload, started, stop, _ParentStreams()))
     # ProcessPoolExecutor has no public way to stop running tasks, and it
     # forgets its processes on shutdown; keep the (live) dict of them so a
@@ -513,11 +547,11 @@ def _new_pool(payload, n_workers, n_slots, stop):
     return executor, started, executor._processes
 
 
-def _pool_round(payload, tasks, n_workers, order, interrupts):
+def _pool_round(ctx, payload, tasks, n_workers, order, interrupts):
     """Run ``tasks`` on a fresh pool; return ``(suspects, unstarted)``, the
     tasks lost to a dead worker that had or had not started."""
     executor, started, processes = _new_pool(
-        payload, min(n_workers, len(tasks)), len(tasks), interrupts.shared)
+        ctx, payload, min(n_workers, len(tasks)), len(tasks), interrupts.shared)
     lost = []
     try:
         futures = {}
@@ -555,7 +589,7 @@ def _pool_round(payload, tasks, n_workers, order, interrupts):
             [tasks[i] for i in lost if not started[i]])
 
 
-def _isolate(payload, suspects, order, interrupts):
+def _isolate(ctx, payload, suspects, order, interrupts):
     """Run suspect tasks one source at a time on a single worker."""
     executor = processes = None
     try:
@@ -565,7 +599,7 @@ def _isolate(payload, suspects, order, interrupts):
                     order.flush_finished()
                     raise KeyboardInterrupt
                 if executor is None:
-                    executor, _, processes = _new_pool(payload, 1, 1,
+                    executor, _, processes = _new_pool(ctx, payload, 1, 1,
                                                        interrupts.shared)
                 fut = executor.submit(_pool_chunk, 0, single.idents)
                 if isinstance(fut.exception(), BrokenProcessPool):
@@ -583,7 +617,7 @@ def _isolate(payload, suspects, order, interrupts):
 
 
 def run_pool(proc, idents, collector, report_mode, n_workers):
-    """Run on a process pool of clean workers (forkserver, else spawn).
+    """Run on a process pool (workers started by :func:`worker_context`).
 
     Parameters are those of :func:`run_serial`, plus ``n_workers``, the
     number of worker processes.  On any exception escaping the collector
@@ -605,9 +639,10 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
     order = _InOrder(_chunks(idents, chunk_size_for(len(idents), n_workers)),
                      collector)
     tasks, suspects = order.tasks, []
-    with _Interrupts(_WORKER_CTX.RawValue("b", 0)) as interrupts:
+    ctx = worker_context()
+    with _Interrupts(ctx.RawValue("b", 0)) as interrupts:
         while tasks:
-            new_suspects, unstarted = _pool_round(payload, tasks, n_workers,
+            new_suspects, unstarted = _pool_round(ctx, payload, tasks, n_workers,
                                                   order, interrupts)
             if not new_suspects and len(unstarted) == len(tasks):
                 # Workers die before taking any work (a script failing on
@@ -620,7 +655,7 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
                 break
             suspects += new_suspects
             tasks = unstarted
-        _isolate(payload, suspects, order, interrupts)
+        _isolate(ctx, payload, suspects, order, interrupts)
 
 
 def run_dask(proc, idents, collector, report_mode, address, n_workers):

@@ -4,9 +4,12 @@ The pipeline, each step a public function so library users can compose
 their own: :func:`compute_limits` (finite pixels only) ->
 :func:`normalize` to ``[0, 1]`` -> :func:`apply_stretch` -> optional
 inversion -> :func:`to_uint8` / :func:`to_uint16` -> :func:`encode`.
-:func:`render` runs it all for a :class:`PreviewStyle`; for 8-bit output
-it fuses the linear stretch into one multiply-add and computes the other
-curves (except histogram equalisation) through a cached look-up table.
+:func:`render` runs it all for a :class:`PreviewStyle` with the compiled
+kernel (``csrc/fm_render.c``): the limits, then one pass from pixel values
+to grey levels, the linear stretch as a fused multiply-add and, for 8-bit
+output, the other curves through a cached look-up table.  Histogram
+equalisation and the other curves in 16 bits are stretched in NumPy and
+only quantised in the kernel.
 
 Arrays are in FITS order: row 0 is the bottom of the picture.  Non-finite
 pixels never enter the limits and are painted in the style's NaN grey (or
@@ -25,7 +28,8 @@ import math
 import numpy as np
 from PIL import Image
 
-from fitsmill.limits import minmax_limits, percentile_limits, zscale_limits
+from fitsmill import _render
+from fitsmill.limits import _real_vector, minmax_limits, percentile_limits, zscale_limits
 from fitsmill.previewstyle import LOOKS, PreviewStyle, add_style_arguments, style_from_args
 
 __all__ = [
@@ -232,13 +236,14 @@ def _histeq(w):
     np.copyto(w, table[levels], where=valid)
 
 
-def _quantize(w, top, nan_level, finite, dtype):
-    # w (float, in [0, 1] or NaN) is scratch; +0.5 then truncation rounds.
-    np.multiply(w, top, out=w)
-    np.add(w, 0.5, out=w)
-    if finite is not None:
-        np.copyto(w, nan_level, where=~finite)
-    return w.astype(dtype)
+def _levels(x, dtype, nan_value, invert=False):
+    # Values in [0, 1] (clipped; NaN -> nan_value) to levels, in the
+    # kernel: trunc(x * top + 0.5) in the values' own float type.
+    w = np.asarray(x, dtype=np.float32 if dtype == np.uint8 else np.float64)
+    levels = np.empty(w.shape, dtype)
+    _render.map_levels(_real_vector(w), levels.reshape(-1), _render.MAP_UNIT,
+                       0.0, 0.0, invert, nan_value)
+    return levels
 
 
 def to_uint8(x, nan_value=0):
@@ -247,17 +252,17 @@ def to_uint8(x, nan_value=0):
     Parameters
     ----------
     x : array_like
-        Values in ``[0, 1]`` (clipped if outside); NaN allowed.
+        Values in ``[0, 1]`` (clipped if outside); NaN allowed.  Computed
+        in float32.
     nan_value : int
-        Level of NaN values.
+        Level of NaN values, 0-255.
 
     Returns
     -------
     numpy.ndarray
         uint8 array of the same shape.
     """
-    w = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
-    return _quantize(w, 255, nan_value, _finite_mask(w), np.uint8)
+    return _levels(x, np.uint8, nan_value)
 
 
 def to_uint16(x, nan_value=0):
@@ -266,17 +271,17 @@ def to_uint16(x, nan_value=0):
     Parameters
     ----------
     x : array_like
-        Values in ``[0, 1]`` (clipped if outside); NaN allowed.
+        Values in ``[0, 1]`` (clipped if outside); NaN allowed.  Computed
+        in float64.
     nan_value : int
-        Level of NaN values.
+        Level of NaN values, 0-65535.
 
     Returns
     -------
     numpy.ndarray
         uint16 array of the same shape.
     """
-    w = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    return _quantize(w, 65535, nan_value, _finite_mask(w), np.uint16)
+    return _levels(x, np.uint16, nan_value)
 
 
 def encode(pixels, format="jpeg", quality=85, alpha=None):
@@ -330,41 +335,30 @@ def encode(pixels, format="jpeg", quality=85, alpha=None):
     return buf.getvalue()
 
 
-def _map_grey(arr, style, finite):
-    # Limits, stretch, inversion and quantisation of one band: pixels in
+def _map_grey(arr, style):
+    # Limits, stretch, inversion and quantisation of one band: levels in
     # FITS order, uint8 or uint16 by the style.
-    vmin, vmax = compute_limits(arr, style, finite=True if finite is None else finite)
+    vmin, vmax = compute_limits(arr, style)
     bits16 = style.format == "png" and style.png_bits == 16
-    top = 65535 if bits16 else 255
-    dtype = np.uint16 if bits16 else np.uint8
+    levels = np.empty(arr.shape, np.uint16 if bits16 else np.uint8)
     nan_level = style.nan_grey * 257 if bits16 else style.nan_grey
-    w = np.empty(arr.shape, np.float64 if bits16 else np.float32)
     if not (math.isfinite(vmin) and math.isfinite(vmax)):
-        w.fill(nan_level)
-        return w.astype(dtype)
-    if style.stretch == "linear" and vmax > vmin:
-        # Fused: y = top * x (or top * (1 - x)) + 0.5 in one multiply-add.
-        scale = top / (vmax - vmin)
-        if style.invert:
-            scale, offset = -scale, top + 0.5 + vmin * scale
-        else:
-            offset = 0.5 - vmin * scale
-        with np.errstate(invalid="ignore", over="ignore"):
-            np.multiply(arr, scale, out=w, casting="unsafe")
-            np.add(w, offset, out=w)
-            np.clip(w, 0.0, top + 0.5, out=w)
-        if finite is not None:
-            np.copyto(w, nan_level, where=~finite)
-        return w.astype(dtype)
-    if not bits16 and style.stretch in _TABLE_STRETCHES:
-        return _map_by_table(arr, vmin, vmax, style, finite, w)
-    normalize(arr, vmin, vmax, finite=True if finite is None else finite, out=w)
-    if style.stretch != "linear":
+        levels.fill(nan_level)
+        return levels
+    if style.stretch == "linear":
+        _render.map_levels(_real_vector(arr), levels.reshape(-1), _render.MAP_LINEAR,
+                           vmin, vmax, style.invert, nan_level)
+    elif not bits16 and style.stretch in _TABLE_STRETCHES:
+        table = _stretch_table(style.stretch, style.gamma, style.softening, style.invert)
+        _render.map_levels(_real_vector(arr), levels.reshape(-1), _render.MAP_TABLE,
+                           vmin, vmax, False, nan_level, table)
+    else:
+        w = normalize(arr, vmin, vmax, out=np.empty(arr.shape,
+                                                    np.float64 if bits16 else np.float32))
         with np.errstate(invalid="ignore"):
             apply_stretch(w, style.stretch, gamma=style.gamma, a=style.softening, out=w)
-    if style.invert:
-        np.subtract(1.0, w, out=w)
-    return _quantize(w, top, nan_level, finite, dtype)
+        levels = _levels(w, levels.dtype, nan_level, style.invert)
+    return levels
 
 
 # Stretches that 8-bit output computes through a look-up table.
@@ -376,6 +370,8 @@ _TABLE_SIZE = 65536
 
 @functools.lru_cache(maxsize=32)
 def _stretch_table(stretch, gamma, a, invert):
+    # Transcendental functions cost ~10x a multiply per pixel; an 8-bit
+    # result only needs them once per table entry.
     s = np.arange(_TABLE_SIZE, dtype=np.float64) / (_TABLE_SIZE - 1)
     y = apply_stretch(s * s, stretch, gamma=gamma, a=a)
     if invert:
@@ -383,23 +379,6 @@ def _stretch_table(stretch, gamma, a, invert):
     table = np.floor(np.clip(y, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     table.flags.writeable = False
     return table
-
-
-def _map_by_table(arr, vmin, vmax, style, finite, w):
-    # Transcendental functions cost ~10x a multiply per pixel; an 8-bit
-    # result only needs them once per table entry.
-    table = _stretch_table(style.stretch, style.gamma, style.softening, style.invert)
-    normalize(arr, vmin, vmax, finite=True, out=w)
-    np.sqrt(w, out=w)
-    np.multiply(w, _TABLE_SIZE - 1, out=w)
-    np.add(w, 0.5, out=w)
-    if finite is not None:
-        np.copyto(w, 0.0, where=~finite)
-    # np.take is several times faster than fancy indexing here.
-    pixels = np.take(table, w.astype(np.uint16))
-    if finite is not None:
-        np.copyto(pixels, style.nan_grey, where=~finite)
-    return pixels
 
 
 def render(image, style=None, **overrides):
@@ -431,11 +410,8 @@ def render(image, style=None, **overrides):
     """
     style = _style(style, overrides)
     arr = _image(image)
-    finite = _finite_mask(arr)
-    pixels = _map_grey(arr, style, finite)
-    alpha = None
-    if style.nan_transparent:
-        alpha = np.ones(arr.shape, bool) if finite is None else finite
+    pixels = _map_grey(arr, style)
+    alpha = np.isfinite(arr) if style.nan_transparent else None
     return encode(pixels, style.format, style.quality, alpha)
 
 

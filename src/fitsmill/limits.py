@@ -5,27 +5,47 @@ NaN columns or a hot pixel set to inf never spoil the limits.  An image
 without a single finite pixel has the limits ``(nan, nan)``; the renderer
 paints such an image entirely in the NaN grey.
 
-The functions never modify their input.
+The min/max and percentile limits run in the compiled kernel
+(``csrc/fm_render.c``), which finds the finite pixels itself; zscale works
+on a small sample and stays in NumPy.  The functions never modify their
+input.
 """
 
-import functools
 import math
 
 import numpy as np
+
+from fitsmill import _render
 
 __all__ = [
     "finite_values", "minmax_limits", "percentile_limits", "zscale_limits",
     "select_ranks",
 ]
 
-# Below this many values a plain sort is cheaper than the sampled bracketing
-# in select_ranks.
-_SMALL = 4096
-# Positions (as fractions of the array length) of the sample that brackets
-# the wanted ranks: fixed pseudo-random ones, because a strided sample of an
-# image aliases with its row length (one column of a plate is no sample of
-# the plate) and a fresh random generator per call costs more than the rest.
-_SAMPLE_AT = np.sort(np.random.default_rng(20240101).random(1024))
+
+def _real_vector(image):
+    """The values of an array as a 1-D C-contiguous native float32 or float64
+    array, the form the compiled kernels take.
+
+    Parameters
+    ----------
+    image : array_like
+        Any real array.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 or float64 data is returned as it is when it is already
+        native and contiguous (no copy); float16 becomes float32, every
+        other type (integers, long double) float64, which orders integers
+        of up to 2**53 in magnitude exactly.
+    """
+    arr = np.asarray(image)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4:
+        dtype = np.float32
+    else:
+        dtype = np.float64
+    return np.ascontiguousarray(arr, dtype=dtype).reshape(-1)
 
 
 def finite_values(image, finite=None):
@@ -64,25 +84,16 @@ def minmax_limits(image, finite=None):
     image : numpy.ndarray
         Any real array.
     finite : numpy.ndarray of bool or True, optional
-        See :func:`finite_values`.
+        Accepted for callers that have ``np.isfinite(image)`` at hand; the
+        kernel skips non-finite values by itself, so it is not needed.
 
     Returns
     -------
     (float, float)
         ``(vmin, vmax)``, or ``(nan, nan)`` without finite pixels.
     """
-    arr = np.asarray(image)
-    if finite is None:
-        finite = np.isfinite(arr)
-        if finite.all():
-            finite = True
-    if finite is True or arr.dtype.kind in "biu":
-        return float(arr.min()), float(arr.max())
-    if not finite.any():
-        return math.nan, math.nan
-    # Reductions with where= skip the non-finite pixels without a copy.
-    return (float(arr.min(where=finite, initial=np.inf)),
-            float(arr.max(where=finite, initial=-np.inf)))
+    _, lo, hi = _render.finite_range(_real_vector(image))
+    return lo, hi
 
 
 def select_ranks(values, ranks, finite_count=None):
@@ -90,15 +101,16 @@ def select_ranks(values, ranks, finite_count=None):
 
     Equivalent to ``np.sort(values)[ranks]`` but linear in time and cheap
     for ranks near either end (the percentile limits): a fixed sample
-    brackets the ranks, one pass picks the values in the low and high
-    brackets, only those few are sorted, and counts verify the brackets.
-    A failed bracket (data that defeat the sample) falls back to a full
-    partition, so the result is always exact.
+    brackets the ranks, one pass keeps the values in the low and high
+    brackets, only those few are searched, and counts verify the brackets.
+    A failed bracket (data that defeat the sample) falls back to a
+    selection among all values, so the result is always exact.
 
     Parameters
     ----------
     values : numpy.ndarray
-        1-D array; it is not modified.
+        1-D array; it is not modified.  Integers are ordered as float64
+        (exact up to 2**53 in magnitude).
     ranks : sequence of int
         0-based positions in sorted order, each in ``[0, n)``.
     finite_count : int, optional
@@ -110,76 +122,26 @@ def select_ranks(values, ranks, finite_count=None):
     -------
     list
         One value per rank, as NumPy scalars of the values' dtype.
+
+    Raises
+    ------
+    ValueError
+        A rank outside ``[0, n)``, or ``n`` is not the number of finite
+        values.
     """
-    clean = finite_count is None
-    n = values.size if clean else finite_count
-
-    def finite_only(a):
-        return a if clean else a[np.isfinite(a)]
-
-    if n <= _SMALL:
-        ordered = np.sort(finite_only(values))
-        return [ordered[r] for r in ranks]
-    half = n // 2
-    low = max((r for r in ranks if r < half), default=None)
-    high = min((r for r in ranks if r >= half), default=None)
-    sample = finite_only(values[_sample_index(values.size)])
-    sample.sort()
-    m = sample.size
-    if m == 0:
-        return _partition_ranks(finite_only(values), ranks)
-    low_bound = -math.inf if low is None else sample[_sample_pos(low, m, n, +1)]
-    high_bound = math.inf if high is None else sample[_sample_pos(high, m, n, -1)]
-    if low_bound >= high_bound:
-        return _partition_ranks(finite_only(values), ranks)
-    # The n_low smallest and the largest finite values, sorted (NaN fails
-    # both comparisons; infinities are dropped by finite_only).
-    cand = finite_only(values[(values <= low_bound) | (values >= high_bound)])
-    cand.sort()
-    n_low = int(np.searchsorted(cand, low_bound, side="right"))
-    first_high = n - (cand.size - n_low)
-    out = []
-    for r in ranks:
-        if r < n_low:
-            out.append(cand[r])
-        elif r >= first_high:
-            out.append(cand[r - (n - cand.size)])
-        else:
-            out.extend(_partition_ranks(finite_only(values), [r]))
-    return out
-
-
-def _partition_ranks(values, ranks):
-    return [np.partition(values, r)[r] for r in ranks]
-
-
-@functools.lru_cache(maxsize=64)
-def _sample_index(n):
-    # Previews of one archive share a few sizes, so the index is reused.
-    return (_SAMPLE_AT * n).astype(np.intp)
-
-
-def _sample_pos(rank, m, n, direction):
-    # Sample position safely beyond the rank (binomial spread plus slack).
-    centre = rank * m / n
-    margin = 4.0 * math.sqrt(centre * (1.0 - centre / m) + 1.0) + 4.0
-    return min(m - 1, max(0, int(centre + direction * margin)))
-
-
-def _lerp(lo, hi, t):
-    # NumPy's "linear" percentile interpolation, written the same way (from
-    # the nearer end) so the result agrees with np.percentile to the last bit.
-    diff = hi - lo
-    if t >= 0.5:
-        return hi - diff * (1.0 - t)
-    return lo + diff * t
+    arr = np.asarray(values)
+    count = arr.size if finite_count is None else int(finite_count)
+    found = _render.select_ranks(_real_vector(arr), count,
+                                 np.ascontiguousarray(ranks, dtype=np.int64).reshape(-1))
+    return [arr.dtype.type(v) for v in found]
 
 
 def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
     """Limits at two percentiles of the finite pixels.
 
     The same numbers as ``np.percentile(finite_values, [lower, upper])``
-    (linear interpolation between ranks), computed without sorting.
+    (linear interpolation between ranks), computed without sorting: the
+    ranks are selected exactly (see :func:`select_ranks`).
 
     Parameters
     ----------
@@ -188,7 +150,8 @@ def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
     lower, upper : float
         Percentiles in ``[0, 100]`` with ``lower <= upper``.
     finite : numpy.ndarray of bool or True, optional
-        See :func:`finite_values`.
+        Accepted for callers that have ``np.isfinite(image)`` at hand; the
+        kernel skips non-finite values by itself, so it is not needed.
 
     Returns
     -------
@@ -198,21 +161,8 @@ def percentile_limits(image, lower=0.5, upper=99.5, finite=None):
     if not 0.0 <= lower <= upper <= 100.0:
         raise ValueError(
             f"percentiles must satisfy 0 <= lower <= upper <= 100, got {lower}, {upper}")
-    arr = np.asarray(image)
-    if finite is None:
-        finite = np.isfinite(arr)
-        if finite.all():
-            finite = True
-    values = arr.ravel()
-    count = None if finite is True else int(np.count_nonzero(finite))
-    n = values.size if count is None else count
-    if n == 0:
-        return math.nan, math.nan
-    pos_lo, pos_hi = (lower / 100.0) * (n - 1), (upper / 100.0) * (n - 1)
-    lo, hi = int(pos_lo), int(pos_hi)
-    v = select_ranks(values, (lo, min(lo + 1, n - 1), hi, min(hi + 1, n - 1)), count)
-    return (_lerp(float(v[0]), float(v[1]), pos_lo - lo),
-            _lerp(float(v[2]), float(v[3]), pos_hi - hi))
+    _, lo, hi = _render.percentiles(_real_vector(image), lower / 100.0, upper / 100.0)
+    return lo, hi
 
 
 def zscale_limits(image, n_samples=1000, contrast=0.25, max_reject=0.5,

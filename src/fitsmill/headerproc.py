@@ -75,6 +75,10 @@ _CACHE_CARDS = {
 }
 
 
+class _AlreadyProcessed(Exception):
+    """Raised inside a header update to leave the file as it is."""
+
+
 def _add_fsync_option(parser):
     parser.add_option("--no-fsync", help="do not flush each written file to"
                       " disk before going on (faster; a crash may lose the"
@@ -306,20 +310,21 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        keys, images = [], []
-        present = set(cards.keys)
-        for keyword in ("SIMPLE", "BITPIX", "NAXIS"):
-            if keyword not in present:
+        dropped = _NOT_IN_CACHE.intersection(cards.keys)
+        if dropped:
+            cards = cards.without([pos for keyword in dropped
+                                   for pos in cards.positions(keyword)])
+        keys, images = cards.keys, cards.images
+        for keyword, image in _CACHE_CARDS.items():
+            positions = cards.positions(keyword)
+            if not positions:
+                # (sorting puts it in its place)
                 keys.append(keyword)
-                images.append(_CACHE_CARDS[keyword])
-        for keyword, image in zip(cards.keys, cards.images):
-            if keyword in _NOT_IN_CACHE:
-                continue
-            if keyword == "BITPIX" or keyword == "NAXIS":
-                image = _CACHE_CARDS[keyword]
-            keys.append(keyword)
-            images.append(image)
-        cache = self._sorted(CardList.from_lists(keys, images))
+                images.append(image)
+            elif keyword != "SIMPLE":
+                for pos in positions:
+                    images[pos] = image
+        cache = self._sorted(cards)
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -367,22 +372,28 @@ class HeaderProcessor(FileProcessor):
         """
         keep = self._keepSet()
         current = self._fileCards(srcName)
-        from_file = {}
-        for keyword, image in zip(current.keys, current.images):
-            if keyword in keep and keyword not in from_file:
-                from_file[keyword] = image
+        file_keys, file_images = current.keys, current.images
+        # The file's first card of each such keyword, in the file's order
+        # (those the cache lacks are appended in that order).
+        from_file = {keyword: file_images[pos] for pos, keyword in sorted(
+            (file_keys.index(keyword), keyword)
+            for keyword in keep.intersection(file_keys))}
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        keys, images = [], []
-        for keyword, image in zip(cached.keys, cached.images):
-            if keyword in from_file:
-                keys.append(keyword)
-                images.append(from_file.pop(keyword))
-            elif keyword not in _DATA_OR_AXIS:
-                keys.append(keyword)
-                images.append(image)
-        keys.extend(from_file)
-        images.extend(from_file.values())
-        return CardList.from_lists(keys, images)
+        images = list(cached.images)
+        dropped = []
+        for keyword in keep.intersection(cached.keys):
+            positions = cached.positions(keyword)
+            image = from_file.pop(keyword, None)
+            if image is not None:
+                images[positions.pop(0)] = image
+            if keyword in _DATA_OR_AXIS:
+                dropped += positions
+        merged = CardList.from_lists(list(cached.keys), images)
+        if dropped:
+            merged = merged.without(dropped)
+        merged.keys += from_file
+        merged.images += from_file.values()
+        return merged
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
     # be changed at any time, the union is rebuilt only when it was.
@@ -399,6 +410,11 @@ class HeaderProcessor(FileProcessor):
     def _writeHeader(self, srcName, hdr):
         """Write the cached header ``hdr`` into ``srcName``.
 
+        The file is locked, its header read, the cache merged with it
+        (:meth:`_fixHeaderDataKeys`) and sorted, and the result written,
+        all under one lock: the data-describing cards are those of the file
+        as it is when written.
+
         Parameters
         ----------
         srcName : str
@@ -409,17 +425,68 @@ class HeaderProcessor(FileProcessor):
         Returns
         -------
         str
-            What :func:`fitsmill.fitsfile.write_header` did.
+            What :func:`fitsfile.update_header <fitsmill.fitsfile.update_header>`
+            did.
         """
-        new = self._sorted(self._fixHeaderDataKeys(srcName, hdr)).header()
-        result = fitsfile.write_header(srcName, new, fsync=_fsync(self.opts))
-        if self._headerMemo is not None:
-            self._headerMemo = ("", None)
-        # The cache now matches the file: only a later change of the file
-        # makes it stale.
-        st = os.stat(srcName)
-        os.utime(self.cachePath(srcName), ns=(st.st_atime_ns, st.st_mtime_ns))
+        return self._update(srcName, lambda: hdr)
+
+    def _update(self, srcName, cached):
+        """Apply ``cached()``, the cache of ``srcName``, under the file's lock.
+
+        While ``cached`` and the hooks run, :meth:`getPrimaryHeader` answers
+        with the header just read under the lock.
+        """
+        inside = self._headerMemo is not None
+
+        def edit(current):
+            self._headerMemo = (srcName, current)
+            return self._sorted(self._fixHeaderDataKeys(srcName, cached())).header()
+
+        try:
+            result = fitsfile.update_header(srcName, edit, fsync=_fsync(self.opts))
+        finally:
+            # The file's header may have changed: it is read again if asked for.
+            self._headerMemo = ("", None) if inside else None
+        if result != "unchanged":
+            # The cache now matches the file: only a later change of the
+            # file (a later time) makes it stale.
+            os.utime(self.cachePath(srcName))
         return result
+
+    def _computeAndApply(self, srcName):
+        """Compute, cache and apply the header of ``srcName`` with one read.
+
+        The file is locked and read once; the header is computed from that
+        read, cached, and (unless :meth:`_isProcessed` says done) merged
+        and written before the lock is released.
+
+        Returns
+        -------
+        str or None
+            What the write did, or None when ``_isProcessed`` said done.
+        """
+        started = []
+
+        def cached():
+            started.append(True)
+            cache = self._makeCache(srcName)
+            if not self.opts.reHeader and self._isProcessed(srcName):
+                raise _AlreadyProcessed
+            return cache
+
+        try:
+            return self._update(srcName, cached)
+        except _AlreadyProcessed:
+            return None
+        except Exception:
+            if started:
+                raise
+            # The file could not be opened for writing or read (read-only,
+            # compressed, malformed): compute and cache from a plain read as
+            # the two steps would, so that the same error is reported (the
+            # computation's first) and the cache is written when it can be.
+            self._makeCache(srcName)
+            raise
 
     # ------------------------------------------------------------- flow
 
@@ -454,6 +521,9 @@ class HeaderProcessor(FileProcessor):
         cache = None
         status = cache_status(srcName, self.cachePath(srcName))
         if status == "missing" or opts.reProcess:
+            if opts.compute and opts.applyHeaders and \
+                    type(self)._writeHeader is HeaderProcessor._writeHeader:
+                return self._computeAndApply(srcName)
             cache = self._makeCache(srcName)
             if cache is not None:
                 status = "ok"

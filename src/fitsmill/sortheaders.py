@@ -8,6 +8,8 @@ and COMMENT blocks appears only when the block has a card left after
 filtering.
 """
 
+from itertools import compress
+
 from fitsmill.card import Card
 from fitsmill.errors import FitsFormatError
 from fitsmill.header import Header
@@ -22,12 +24,21 @@ AXIS_KEYWORDS = frozenset(f"NAXIS{n}" for n in range(1, 1000))
 _BLANK = " " * 80
 _END = "END".ljust(80)
 
+# Commentary keywords (their cards go to blocks at the end) and, with the
+# blank keyword, the keywords that are not looked up by name.
+_NOTES = frozenset(("HISTORY", "COMMENT"))
+_NOT_REAL = _NOTES | {""}
+
 # (keyword, mandatory) before and after the axis lengths, in FITS order.
 _PRIMARY_HEAD = (("SIMPLE", True), ("BITPIX", True), ("NAXIS", True))
 _EXTENSION_HEAD = (("XTENSION", True), ("BITPIX", True), ("NAXIS", True))
 _PRIMARY_TAIL = (("EXTEND", False), ("BZERO", False), ("BSCALE", False))
 _EXTENSION_TAIL = (("PCOUNT", False), ("GCOUNT", False), ("TFIELDS", False),
                    ("BZERO", False), ("BSCALE", False))
+
+# Every keyword sort_card_list treats specially.
+_SPECIAL = frozenset(keyword for keyword, _ in _PRIMARY_HEAD + _EXTENSION_HEAD
+                     + _PRIMARY_TAIL + _EXTENSION_TAIL) | AXIS_KEYWORDS | _NOT_REAL
 
 
 def _axis_number(keyword):
@@ -109,6 +120,25 @@ class CardList:
         self.keys, self.images, self._cards = keys, images, None
         return self
 
+    def positions(self, keyword):
+        """Every position of ``keyword``, in order (list of int)."""
+        keys = self.keys
+        positions = []
+        pos = -1
+        # list.index scans in C; most keywords occur once or not at all
+        for _ in range(keys.count(keyword)):
+            pos = keys.index(keyword, pos + 1)
+            positions.append(pos)
+        return positions
+
+    def without(self, positions):
+        """A new CardList without the cards at ``positions`` (any order)."""
+        stay = [True] * len(self.keys)
+        for pos in positions:
+            stay[pos] = False
+        return CardList.from_lists(list(compress(self.keys, stay)),
+                                   list(compress(self.images, stay)))
+
     def card(self, pos):
         """The card at ``pos`` (parsed on demand)."""
         if self._cards is not None:
@@ -123,52 +153,6 @@ class CardList:
         """The cards, END and blank padding to whole 2880-byte blocks (bytes)."""
         text = "".join(self.images) + _END
         return (text + " " * (-len(text) % 2880)).encode("ascii")
-
-
-def _sequence(first, card_sequence):
-    """The structural sequence of a header whose real keywords map to their
-    first positions in ``first``, followed by the normalised user items."""
-    sequence = structural_sequence(first)
-    for item in card_sequence or ():
-        if _is_card(item):
-            sequence.append(item)
-        elif isinstance(item, str):
-            sequence.append((item, False))
-        else:
-            sequence.append((item[0], bool(item[1])))
-    return sequence
-
-
-def _order(keys, images, real, first, card_sequence):
-    """The real cards' positions, or (keyword, image) of cards given in the
-    sequence, in sorted order.  ``real`` lists the positions of the cards
-    that are neither commentary nor empty; ``first`` maps each of their
-    keywords to its first position."""
-    taken = set()
-    head = []
-    for item in _sequence(first, card_sequence):
-        if _is_card(item):
-            # A card given in the sequence replaces the header's cards of the
-            # same keyword (or, for a separator, the same text), so a second
-            # pass does not add it again.
-            image = _card_image(item)
-            if item.keyword:
-                taken.update(i for i in real if keys[i] == item.keyword)
-            else:
-                taken.update(i for i in real if not keys[i]
-                             and _text(images[i]) == _text(image))
-            head.append((item.keyword, image))
-            continue
-        keyword, mandatory = item
-        index = first.get(keyword)
-        if index is None or index in taken:
-            if mandatory and index is None:
-                raise FitsFormatError(f"mandatory card {keyword!r} missing")
-            continue
-        taken.add(index)
-        head.append(index)
-    head.extend([i for i in real if i not in taken])
-    return head
 
 
 def _card_image(card):
@@ -186,6 +170,8 @@ def header_from_images(images):
 
 def _commentary(cards, positions, keep):
     """The positions whose card text passes ``keep``, each text once."""
+    if keep is None and len(positions) == 1:
+        return positions
     seen = set()
     result = []
     for pos in positions:
@@ -244,41 +230,100 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
     with other steps and build a Header only for the final write.
     """
     keys, images = cards.keys, cards.images
-    real, history, comments = [], [], []
-    first = {}
-    for pos, keyword in enumerate(keys):
-        if keyword == "HISTORY":
-            history.append(pos)
-        elif keyword == "COMMENT":
-            comments.append(pos)
-        elif keyword:
-            real.append(pos)
-            first.setdefault(keyword, pos)
-        elif not images[pos][8:80].isspace():
-            real.append(pos)
-    order = _order(keys, images, real, first, cardSequence)
+    # The few keywords that need attention, found by one set operation (a C
+    # loop); their cards are then located with list.index and the others
+    # copied with itertools.compress, so little Python code runs per card.
+    present = _SPECIAL.intersection(keys)
     if cardSequence is None:
-        # Positions only: two list comprehensions instead of a loop.
-        out_keys = [keys[pos] for pos in order]
-        out_images = [images[pos] for pos in order]
+        moved = list(map(keys.index, _structure(present)))
+        out_keys = [keys[pos] for pos in moved]
+        out_images = [images[pos] for pos in moved]
     else:
-        out_keys, out_images = [], []
-        for item in order:
-            if isinstance(item, int):
-                out_keys.append(keys[item])
-                out_images.append(images[item])
-            else:
-                out_keys.append(item[0])
-                out_images.append(item[1])
-    for keyword, block, keep in (("HISTORY", history, historyFilter),
-                                 ("COMMENT", comments, commentFilter)):
-        block = _commentary(cards, block, keep)
+        out_keys, out_images, moved = _sequence_cards(cards, present, cardSequence)
+    if "" in present:
+        # Empty blank cards go; separator cards (some text) stay in place.
+        moved += [pos for pos in cards.positions("") if images[pos][8:80].isspace()]
+    blocks = []
+    for keyword, keep in (("HISTORY", historyFilter), ("COMMENT", commentFilter)):
+        if keyword in present:
+            positions = cards.positions(keyword)
+            moved += positions
+            blocks.append((keyword, _commentary(cards, positions, keep)))
+    rest = cards.without(moved)
+    out_keys += rest.keys
+    out_images += rest.images
+    for keyword, block in blocks:
         if block:
             out_keys.append("")
             out_images.append(_BLANK)
-            out_keys.extend([keyword] * len(block))
-            out_images.extend([images[pos] for pos in block])
+            out_keys += [keyword] * len(block)
+            out_images += [images[pos] for pos in block]
     return CardList.from_lists(out_keys, out_images)
+
+
+# present special keywords (frozenset) -> the structural keywords among
+# them in FITS order, or the FitsFormatError message for a missing
+# mandatory one.  Headers of one archive share a few shapes, so this stays
+# small; it is bounded all the same.
+_STRUCTURES = {}
+
+
+def _structure(present):
+    """The structural keywords of a header whose special keywords are
+    ``present``, in their FITS order."""
+    found = _STRUCTURES.get(present)
+    if found is None:
+        found = []
+        for keyword, mandatory in structural_sequence(present):
+            if keyword in present:
+                found.append(keyword)
+            elif mandatory:
+                found = f"mandatory card {keyword!r} missing"
+                break
+        if len(_STRUCTURES) < 1024:
+            _STRUCTURES[present] = found
+    if isinstance(found, str):
+        raise FitsFormatError(found)
+    return found
+
+
+def _sequence_cards(cards, present, card_sequence):
+    """Keywords and images of the structural cards followed by the
+    ``card_sequence`` items, and the positions of the header's cards they
+    use up or replace."""
+    keys, images = cards.keys, cards.images
+    first = {}
+    moved = set()
+    out_keys, out_images = [], []
+    for item in structural_sequence(present) + list(card_sequence):
+        if _is_card(item):
+            # A card given in the sequence replaces the header's cards of the
+            # same keyword (or, for a separator, the same text), so a second
+            # pass does not add it again.
+            image = _card_image(item)
+            text = _text(image)
+            if not item.keyword:
+                moved.update(pos for pos in cards.positions("")
+                             if text and _text(images[pos]) == text)
+            elif item.keyword not in _NOTES:
+                moved.update(cards.positions(item.keyword))
+            out_keys.append(item.keyword)
+            out_images.append(image)
+            continue
+        keyword, mandatory = (item, False) if isinstance(item, str) else \
+            (item[0], bool(item[1]))
+        if keyword not in first:
+            first[keyword] = keys.index(keyword) \
+                if keyword in keys and keyword not in _NOT_REAL else None
+        pos = first[keyword]
+        if pos is None or pos in moved:
+            if mandatory and pos is None:
+                raise FitsFormatError(f"mandatory card {keyword!r} missing")
+            continue
+        moved.add(pos)
+        out_keys.append(keys[pos])
+        out_images.append(images[pos])
+    return out_keys, out_images, list(moved)
 
 
 #: DaCHS spelling.

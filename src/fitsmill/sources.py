@@ -82,10 +82,11 @@ def relative_to_inputs(path, inputs_dir=None):
     # The literal paths first (a symlink inside the inputs tree keeps its
     # name), then with symlinks resolved (an inputs directory reached
     # through a symlink, e.g. /var/gavo/inputs -> /data/inputs).
-    for top, child in ((base, full),
-                       (os.path.realpath(base), os.path.realpath(full))):
-        if child != top and os.path.commonpath([top, child]) == top:
-            return os.path.relpath(child, top)
+    if full.startswith(base) and full[len(base):len(base) + 1] == os.sep:
+        return full[len(base) + 1:]
+    top, child = os.path.realpath(base), os.path.realpath(full)
+    if child != top and os.path.commonpath([top, child]) == top:
+        return os.path.relpath(child, top)
     raise ValueError(f"{os.fspath(path)}: not below the inputs directory {base}")
 
 

@@ -164,11 +164,12 @@ _commentary = st.lists(st.tuples(st.sampled_from(["HISTORY", "COMMENT", ""]),
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(existing=_existing, commentary=_commentary,
+@given(existing=_existing, commentary=_commentary, filler=st.integers(0, 70),
        sets=st.dictionaries(_keys, st.tuples(_values, _comments), min_size=1, max_size=4))
-def test_fast_path_matches_general_path(tmp_path_factory, existing, commentary, sets):
+def test_fast_path_matches_general_path(tmp_path_factory, existing, commentary, filler,
+                                        sets):
     tmp_path = tmp_path_factory.mktemp("ks")
-    seen, cards = set(), []
+    seen, cards = set(), [(f"FILL{i}", i) for i in range(filler)]   # 1-3 blocks
     for key, value, comment in existing:
         if key not in seen:
             seen.add(key)
@@ -185,8 +186,27 @@ def test_fast_path_matches_general_path(tmp_path_factory, existing, commentary, 
     assert fast == general
 
 
-def test_multi_block_header_gets_the_general_path(tmp_path):
-    cards = [(f"KEY{i}", i) for i in range(40)]     # two header blocks
-    (fast_result, fast), (general_result, general) = both_ways(
-        tmp_path, cards, {"KEY3": 33, "NEW": 1})
+def read_header_and_names(path):
+    from fitsmill._cards import check_header
+    with open(path, "rb") as f:
+        data = f.read(10 * BLOCK)
+    end = data.index(b"END" + b" " * 77)
+    header = data[:(end // BLOCK + 1) * BLOCK]
+    return header, check_header(header)
+
+
+@pytest.mark.parametrize("blanks", [0, 12])
+def test_multi_block_headers_take_the_fast_path(tmp_path, blanks):
+    # 40 cards: two blocks; with trailing blank cards too, which the writer
+    # drops (then the cards need only one block of the two: END goes last)
+    cards = [(f"KEY{i}", i) for i in range(25 if blanks else 40)] + [("", "")] * blanks
+    probe = write_fits(str(tmp_path / "probe.fits"), cards)
+    header, names = read_header_and_names(probe)
+    assert len(header) == 2 * BLOCK
+    values = {"KEY3": 33, "NEW": 1} if not blanks else {"KEY3": 34}
+    assert KeywordSet(values).splice(header, names) is not None
+    (fast_result, fast), (general_result, general) = both_ways(tmp_path, cards, values)
     assert fast_result == general_result == "in place" and fast == general
+    fitsverify(str(tmp_path / "f-fast.fits"))
+    if blanks:   # the cards fit one block now: END is the last card of two
+        assert fast[2 * BLOCK - 80:2 * BLOCK].rstrip() == b"END"

@@ -39,6 +39,7 @@ BLOCK_SIZE = 2880
 CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_SPLICED_MAX = 40 * 2880   # longer headers take the general path
 _BLANK_CARD = b" " * CARD_SIZE
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
@@ -802,23 +803,32 @@ def _writable_path(path):
 
 def _spliced(fd, st, path, ext, edit, checksum):
     """The HDUInfo and new header bytes for an edit with a byte-level fast
-    path (:class:`~fitsmill.keywordset.KeywordSet`) when it applies: a
-    one-block ordinary primary header; else None."""
+    path (:class:`~fitsmill.keywordset.KeywordSet`) when it applies: an
+    ordinary primary header, edited in place; else None (the general path
+    decides, errors included)."""
     if ext != 0 or checksum not in ("auto", False) or not isinstance(edit, KeywordSet):
         return None
-    block = os.pread(fd, BLOCK_SIZE, 0)
-    if len(block) != BLOCK_SIZE or not block.startswith(b"SIMPLE  =") \
-            or find_end(block) < 0:
+    header = os.pread(fd, BLOCK_SIZE, 0)
+    if len(header) != BLOCK_SIZE or not header.startswith(b"SIMPLE  ="):
         return None
-    names = check_header(block, path)
-    size = primary_data_size(block, names)
+    end = find_end(header)
+    while end < 0 and len(header) < _SPLICED_MAX:
+        block = os.pread(fd, BLOCK_SIZE, len(header))
+        if len(block) != BLOCK_SIZE:
+            return None
+        end = find_end(block)
+        header += block
+    if end < 0:
+        return None
+    names = check_header(header, path)
+    size = primary_data_size(header, names)
     if size is None:
         return None
     # The edit leaves every layout card alone, so the header's layout (the
     # signature the general path compares) cannot change.
-    info = HDUInfo(0, None, block, 0, size)
+    info = HDUInfo(0, None, header, 0, size)
     _check_complete(info, st.st_size, path)
-    new = edit.splice(block, names)
+    new = edit.splice(header, names)
     return None if new is None else (info, new)
 
 

@@ -4,7 +4,7 @@ fast path.
 :class:`KeywordSet` is an edit for :func:`fitsmill.fitsfile.update_header`
 and :func:`~fitsmill.fitsfile.update_headers` that does what
 ``header[key] = value`` (or ``= (value, comment)``) does for each of its
-keywords, in order.  For the usual case (a one-block primary header, plain
+keywords, in order.  For the usual case (an ordinary primary header, plain
 keywords, no checksum cards) the writer asks :meth:`KeywordSet.splice` for
 the new header bytes instead: the cards are found and replaced in the raw
 block, so no :class:`~fitsmill.header.Header` is built.  The result is
@@ -23,6 +23,7 @@ from fitsmill.cardvalue import (
 __all__ = ["KeywordSet"]
 
 _CARD = 80
+_BLOCK = 2880
 _BLANK = b" " * _CARD
 _BLANK_FIELD = b" " * 8
 _END = b"END" + b" " * (_CARD - 3)
@@ -151,12 +152,13 @@ class KeywordSet:
         return f"KeywordSet({dict(self._assignments)!r})"
 
     def splice(self, block, names):
-        """The edited header, from the bytes of a one-block header.
+        """The edited header, from the bytes of the header.
 
         Parameters
         ----------
         block : bytes
-            2880 bytes: cards, END, padding; checked printable up to END.
+            The header's blocks: cards, END, padding; checked printable up
+            to END.
         names : bytes
             The keyword fields of the cards before END, 8 bytes each
             (:func:`fitsmill._cards.check_header`).
@@ -164,9 +166,10 @@ class KeywordSet:
         Returns
         -------
         bytes or None
-            The new 2880-byte block, laid out as the general writer lays
-            it out (trailing blank cards dropped, END after the last card);
-            None when the general path must do the edit.
+            The new header, as many bytes as ``block``, laid out as the
+            general writer lays it out (trailing blank cards dropped, END
+            after the last card, or in the last card when fewer blocks would
+            do); None when the general path must do the edit.
         """
         if self._items is None:
             return None
@@ -206,11 +209,15 @@ class KeywordSet:
         for pos, width, image in changes:
             pieces += (block[done:pos], image)
             done = pos + width
-        pieces += (block[done:body_end], _END)
-        new = b"".join(pieces)
-        if len(new) > len(block):
+        pieces.append(block[done:body_end])
+        cards = b"".join(pieces)
+        size = len(block)
+        if len(cards) + _CARD > size:
             return None      # needs another block: the general path grows it
-        return new.ljust(len(block), b" ")
+        if len(cards) + _CARD <= size - _BLOCK:
+            # fewer blocks would do: blank cards keep the data where they are
+            return cards + b" " * (size - len(cards) - _CARD) + _END
+        return (cards + _END).ljust(size, b" ")
 
 
 def _append_offset(names):

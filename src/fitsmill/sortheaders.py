@@ -205,7 +205,8 @@ def sort_headers(header, commentFilter=None, historyFilter=None,
         More cards to place after the structural ones, in order: keywords,
         ``(keyword, mandatory)`` pairs, or card objects, inserted as they
         are (for separator cards) and replacing the header's cards of that
-        keyword or separator text.
+        keyword or separator text (a structural keyword given as a card
+        goes where the sequence puts it).
 
     Returns
     -------
@@ -295,7 +296,13 @@ def _sequence_cards(cards, present, card_sequence):
     first = {}
     moved = set()
     out_keys, out_images = [], []
-    for item in structural_sequence(present) + list(card_sequence):
+    card_sequence = list(card_sequence)
+    # A structural keyword given as a card is placed where the sequence
+    # puts it, like any other given card; taking the header's card as well
+    # would add it twice on the next pass.
+    given = {item.keyword for item in card_sequence if _is_card(item)}
+    for item in [item for item in structural_sequence(present)
+                 if item[0] not in given] + card_sequence:
         if _is_card(item):
             # A card given in the sequence replaces the header's cards of the
             # same keyword (or, for a separator, the same text), so a second

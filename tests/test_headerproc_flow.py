@@ -1,0 +1,218 @@
+"""HeaderProcessor's one-read compute + apply, and the merge of a cache
+with the file's data-describing cards.
+
+A run with ``--apply`` that computes a header locks the file, reads its
+header once, computes, caches and writes before unlocking; these tests pin
+what that must keep from the two-step flow: a file that _isProcessed calls
+done after the compute is left alone, a file that cannot be written still
+gets its cache and reports the same error, overridden hooks are honoured.
+``_fixHeaderDataKeys`` is compared with a plain card-by-card reference.
+astropy reads the results back; fitsverify checks every file written.
+"""
+
+import fcntl
+import os
+
+import numpy as np
+from astropy.io import fits
+from hypothesis import given, settings, strategies as st
+
+from common import data_digests, fitsverify
+from fitsmill import fitsfile
+from fitsmill.header import Card, Header
+from fitsmill.headerproc import DATA_KEYS, HeaderProcessor
+from fitsmill.processor import procmain
+from fitsmill.sortheaders import AXIS_KEYWORDS, CardList
+
+
+def run(cls, tmp_path, *argv, pattern="*.fits"):
+    return procmain(cls, sources=[str(tmp_path / pattern)], exit=False,
+                    argv=["--no-progress", "--no-fsync", *argv])
+
+
+def make_files(tmp_path, count=3, suffix=".fits"):
+    for n in range(count):
+        hdu = fits.PrimaryHDU(np.arange(6 * (n + 1), dtype=np.int16).reshape(n + 1, 6))
+        hdu.header["SEED"] = n
+        # (renamed after writing: astropy would compress a .gz name)
+        hdu.writeto(tmp_path / f"f{n}.fits")
+        os.rename(tmp_path / f"f{n}.fits", tmp_path / f"f{n}{suffix}")
+
+
+class Square(HeaderProcessor):
+    def _mungeHeader(self, srcName, hdr):
+        hdr["SQUARE"] = hdr["SEED"] ** 2
+        return hdr
+
+
+# --------------------------------------------------- one read, one lock
+
+class DoneOnceCached(Square):
+    """Calls a file done as soon as its cache exists: the second
+    _isProcessed, after the compute, must stop the apply."""
+
+    def _isProcessed(self, srcName):
+        return os.path.exists(self.cachePath(srcName))
+
+
+def test_processed_after_compute_is_not_applied(tmp_path):
+    make_files(tmp_path, 2)
+    before = {p: p.read_bytes() for p in tmp_path.glob("*.fits")}
+    proc = run(DoneOnceCached, tmp_path, "--apply")
+    assert proc.processResults == [] and proc.summary.failed == 0
+    for path, raw in before.items():
+        assert path.read_bytes() == raw
+        assert fits.getheader(str(path) + ".hdr")["SQUARE"] == \
+            fits.getheader(path)["SEED"] ** 2
+
+
+class WatchLock(Square):
+    """Records whether the file is locked while its header is computed."""
+
+    locked = None
+
+    def _mungeHeader(self, srcName, hdr):
+        fd = os.open(srcName, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            type(self).locked = False
+        except BlockingIOError:
+            type(self).locked = True
+        finally:
+            os.close(fd)
+        return super()._mungeHeader(srcName, hdr)
+
+
+def test_compute_and_apply_happen_under_the_files_lock(tmp_path):
+    make_files(tmp_path, 1)
+    digest = data_digests(tmp_path / "f0.fits")
+    run(WatchLock, tmp_path, "--apply")
+    assert WatchLock.locked is True
+    assert fits.getheader(tmp_path / "f0.fits")["SQUARE"] == 0
+    assert data_digests(tmp_path / "f0.fits") == digest
+    fitsverify(tmp_path / "f0.fits")
+    # computing without --apply takes no lock
+    run(WatchLock, tmp_path, "--reprocess")
+    assert WatchLock.locked is False
+
+
+def test_unwritable_file_still_gets_its_cache_and_error(tmp_path):
+    # a plain FITS file under a gzip name: readable, but never edited
+    make_files(tmp_path, 1, suffix=".fits.gz")
+    proc = run(Square, tmp_path, "--apply", pattern="*.gz")
+    assert proc.summary.failed == 1
+    (source, reason, _), = proc.summary.failures
+    assert "gzip-compressed files cannot be edited" in reason
+    cache = tmp_path / "f0.fits.gz.hdr"
+    assert fits.getheader(cache)["SQUARE"] == 0
+    fitsverify(cache)
+
+
+def test_malformed_file_reports_the_read_error(tmp_path):
+    (tmp_path / "bad.fits").write_bytes(b"NOT A FITS FILE".ljust(2880))
+    proc = run(Square, tmp_path, "--apply")
+    (source, reason, _), = proc.summary.failures
+    assert "not a FITS header" in reason
+    assert not (tmp_path / "bad.fits.hdr").exists()
+
+
+class Failing(Square):
+    def _mungeHeader(self, srcName, hdr):
+        self.calls = getattr(self, "calls", 0) + 1
+        raise ValueError("no luck")
+
+
+def test_compute_failure_computes_once_and_writes_nothing(tmp_path):
+    make_files(tmp_path, 1)
+    raw = (tmp_path / "f0.fits").read_bytes()
+    proc = run(Failing, tmp_path, "--apply")
+    assert proc.calls == 1 and proc.summary.failed == 1
+    assert (tmp_path / "f0.fits").read_bytes() == raw
+    assert not (tmp_path / "f0.fits.hdr").exists()
+
+
+class OwnWriter(Square):
+    def _writeHeader(self, srcName, hdr):
+        self.written = getattr(self, "written", []) + [os.path.basename(srcName)]
+        return super()._writeHeader(srcName, hdr)
+
+
+def test_overridden_write_header_is_called(tmp_path):
+    make_files(tmp_path, 2)
+    proc = run(OwnWriter, tmp_path, "--apply")
+    assert proc.written == ["f0.fits", "f1.fits"]
+    assert fits.getheader(tmp_path / "f1.fits")["SQUARE"] == 1
+    fitsverify(tmp_path / "f1.fits")
+
+
+def test_apply_of_existing_caches_reads_no_header_besides_the_write(tmp_path, monkeypatch):
+    make_files(tmp_path, 2)
+    run(Square, tmp_path)
+    reads = []
+    real_read = fitsfile.read_header
+    monkeypatch.setattr(fitsfile, "read_header",
+                        lambda source, *a: reads.append(os.fspath(source))
+                        or real_read(source, *a))
+    proc = run(Square, tmp_path, "--apply")
+    # only the caches are read; the files' headers come from the locked write
+    assert sorted(reads) == sorted(str(p) + ".hdr" for p in tmp_path.glob("*.fits"))
+    assert [r for _, r in proc.processResults] == ["in place", "in place"]
+    for path in tmp_path.glob("*.fits"):
+        assert fits.getheader(path)["SQUARE"] == fits.getheader(path)["SEED"] ** 2
+        fitsverify(path)
+    # the applied caches are not stale
+    assert run(Square, tmp_path, "--apply", "--reheader").staleCaches == []
+
+
+# --------------------------------------------------- _fixHeaderDataKeys
+
+def reference_fix(file_cards, cached_cards, keep):
+    """The merge, card by card: the file's first card of every keyword in
+    ``keep`` replaces the cache's first one or is appended (in file order);
+    cache cards of data keywords the file lacks, and repeats of replaced
+    data keywords, are dropped."""
+    data = DATA_KEYS | AXIS_KEYWORDS
+    from_file = {}
+    for card in file_cards:
+        if card.keyword in keep and card.keyword not in from_file:
+            from_file[card.keyword] = card.image
+    out = []
+    for card in cached_cards:
+        if card.keyword in from_file:
+            out.append((card.keyword, from_file.pop(card.keyword)))
+        elif card.keyword not in data:
+            out.append((card.keyword, card.image))
+    return out + list(from_file.items())
+
+
+MERGE_KEYWORDS = ["BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "BZERO", "BLANK",
+                  "EXTEND", "CHECKSUM", "DATASUM", "EXPTIME", "OBJECT", "DUP",
+                  "HISTORY", ""]
+
+
+def merge_card(keyword, n):
+    if keyword in ("HISTORY", ""):
+        return Card(keyword, f"note {n}")
+    return Card(keyword, n)
+
+
+merge_cards = st.lists(st.builds(merge_card, st.sampled_from(MERGE_KEYWORDS),
+                                 st.integers(0, 5)), max_size=20)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(merge_cards, merge_cards, st.booleans())
+def test_fix_header_data_keys_matches_the_reference(file_cards, cached_cards, extra):
+    proc = HeaderProcessor.__new__(HeaderProcessor)
+    if extra:
+        proc.keepKeys = proc.keepKeys | {"EXPTIME"}
+    file_cards = [Card("SIMPLE", True)] + file_cards
+    cached_cards = [Card("SIMPLE", True)] + cached_cards
+    proc._headerMemo = ("src.fits", Header(file_cards))
+    cached = CardList(Header(cached_cards))
+    snapshot = (list(cached.keys), list(cached.images))
+    merged = proc._fixHeaderDataKeys("src.fits", cached)
+    keep = proc._keepSet()
+    assert list(zip(merged.keys, merged.images)) == \
+        reference_fix(file_cards, cached_cards, keep)
+    assert (cached.keys, cached.images) == snapshot

@@ -477,3 +477,14 @@ def test_cli_ext_stretch_quality_match_reference(tmp_path):
     # The quality option reaches the encoder: a lower quality, fewer bytes.
     assert fitsmill_main(argv("5")) == 0
     assert len((tmp_path / "p" / flat_name("colour/rgb.fits")).read_bytes()) < len(got)
+
+
+@pytest.mark.parametrize("argv", [["--format", "png", "--naming", "split:.jpg"],
+                                  ["--naming", "split:.JPEG", "--spectra"],
+                                  ["--naming", "split:.png"]])
+def test_split_extension_must_match_the_format(tmp_path, capsys, argv):
+    from fitsmill.cli import previews as cli
+    status = cli.main(["--inputs-dir", str(tmp_path), "--preview-dir",
+                       str(tmp_path / "p"), "--no-progress", *argv, str(tmp_path / "*.fits")])
+    err = capsys.readouterr().err
+    assert status != 0 and "--naming split:" in err and "images; name them" in err

@@ -139,6 +139,16 @@ class PreviewMaker(FileProcessor):
                 getattr(self.opts, "naming", None) or self.naming)
         return policy
 
+    def _check_extension(self, fmt):
+        """Refuse ``split:EXT`` naming whose extension names another image
+        format than the previews made (``fmt``: "jpeg" or "png"): browsers
+        and the gallery go by the name."""
+        named = _EXTENSION_FORMATS.get(self.namingPolicy.ext.lower())
+        if named is not None and named != fmt:
+            raise FitsmillError(
+                f"--naming {self.namingPolicy}: the previews are {fmt.upper()} images;"
+                f" name them split:.{'jpeg' if fmt == 'jpeg' else 'png'}")
+
     def iterIdentifiers(self):
         """Yield the accrefs of the data descriptor's sources.
 
@@ -209,6 +219,10 @@ class PreviewMaker(FileProcessor):
                      fsync=self.fsyncPreviews or bool(getattr(self.opts, "fsync", False)))
 
 
+# Extensions of split naming that say which image format a file holds.
+_EXTENSION_FORMATS = {".jpeg": "jpeg", ".jpg": "jpeg", ".png": "png"}
+
+
 def _ext_value(text):
     """An HDU given on the command line: index if numeric, else EXTNAME."""
     return int(text) if text.lstrip("-").isdigit() else text
@@ -253,7 +267,7 @@ class FitsPreviewMaker(PreviewMaker):
         # Import the reader now, not inside the first preview of the run.
         import fitsmill.scaledrows  # noqa: F401
         # Bad look options fail the run once, up front (not per source).
-        self.style  # noqa: B018
+        self._check_extension(self.style.format)
         self._bands()
         if getattr(self.opts, "previewSize", 200) < 1:
             raise FitsmillError(f"--size {self.opts.previewSize}: need at least 1 pixel")
@@ -342,6 +356,7 @@ class SpectralPreviewMaker(PreviewMaker):
         super().__init__(opts, dd)
         # Import the plotting module now, not inside the first preview.
         import fitsmill.spectra  # noqa: F401
+        self._check_extension("png")
 
     def getSpectrum(self, accref):
         """Return ``(spectral, flux)`` arrays for ``accref`` (override to

@@ -26,7 +26,15 @@ A cache older than its file (the file changed after the cache was computed
 or last applied) is *stale*: it is not applied, and it is listed in the
 summary and classified ``"stale cache"`` by ``--report``; ``--reprocess``
 recomputes it.  Applying a cache sets the cache's modification time to the
-file's, so a cache is stale only when something else changed the file.
+time of the write, so a cache is stale only when something else changed the
+file.
+
+With ``--apply``, each file is locked for writing while its cached header is
+merged with the file's own header and written, so the data-describing cards
+are those of the file as written.  When a header must be computed as well,
+the file is locked and read once: the header is computed from that read,
+cached and applied before the lock is released (hooks must not write the
+file themselves).
 
 Several processors on one dataset need distinct :attr:`headerExt` values so
 their caches do not overwrite each other.  Run each one's compute and

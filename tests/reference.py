@@ -8,7 +8,9 @@ obvious way, so a disagreement points at the fast code.
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["block_mean", "dachs_scaled_rows", "write_raw_image", "RAW_DTYPES"]
+__all__ = ["block_mean", "dachs_scaled_rows", "write_raw_image", "RAW_DTYPES",
+           "finite_percentiles", "linear_levels", "table_levels", "unit_levels",
+           "stretch_curve"]
 
 # FITS BITPIX -> big-endian dtype of the stored values.
 RAW_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -132,3 +134,96 @@ def write_raw_image(path, raw, cards=(), extension=None):
             f.write(primary.tostring().encode("ascii"))
         f.write(header.tostring().encode("ascii"))
         f.write(body + b"\0" * pad)
+
+
+# --- preview rendering (the oracles of csrc/fm_render.c) --------------------
+
+def finite_percentiles(image, lower, upper):
+    """``np.percentile`` of the finite values at ``lower`` and ``upper``
+    percent, ``(nan, nan)`` when there are none."""
+    a = np.asarray(image, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    if finite.size == 0:
+        return np.nan, np.nan
+    lo, hi = np.percentile(finite, [lower, upper])
+    return float(lo), float(hi)
+
+
+def linear_levels(values, vmin, vmax, invert=False, bits=8, nan_level=0):
+    """Grey levels of the linear mapping as fm_render.h spells it out.
+
+    With ``s = top / (vmax - vmin)``: ``trunc(clip(v * s + (0.5 - vmin * s),
+    0, top + 0.5))``, or ``v * -s + (top + 0.5 + vmin * s)`` when inverting;
+    the product in the values' float type, the sum in float32 for 8 bits
+    and float64 for 16.  ``vmin == vmax`` is a threshold.  Non-finite
+    values get ``nan_level``.
+    """
+    v = np.asarray(values)
+    top = 65535 if bits == 16 else 255
+    finite = np.isfinite(v)
+    if vmax == vmin:
+        above = (v > vmin) != bool(invert)
+        levels = np.where(above, top, 0)
+    else:
+        s = top / (vmax - vmin)
+        offset = top + 0.5 + vmin * s if invert else 0.5 - vmin * s
+        scale = -s if invert else s
+        with np.errstate(invalid="ignore", over="ignore"):
+            product = v * v.dtype.type(scale)
+            if bits == 8:
+                w = product.astype(np.float32) + np.float32(offset)
+            else:
+                w = product.astype(np.float64) + offset
+            w = np.where(finite, np.clip(w, 0, top + 0.5), 0)
+        levels = w.astype(np.int64)
+    return np.where(finite, levels, nan_level).astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def table_levels(values, vmin, vmax, table, nan_level=0):
+    """8-bit levels through a look-up table indexed by the square root of
+    the normalised value, as fm_render.h spells it out (float32:
+    ``u = clip((v - vmin) * (1 / (vmax - vmin)), 0, 1)``, index
+    ``trunc(sqrt(u) * (len(table) - 1) + 0.5)``)."""
+    v = np.asarray(values)
+    finite = np.isfinite(v)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if vmax == vmin:
+            u = (v > vmin).astype(np.float32)
+        else:
+            u = (v - v.dtype.type(vmin)).astype(np.float32) * np.float32(1.0 / (vmax - vmin))
+        u = np.where(finite, np.clip(u, 0, 1), 0).astype(np.float32)
+    index = (np.sqrt(u) * np.float32(len(table) - 1) + np.float32(0.5)).astype(np.int64)
+    return np.where(finite, np.asarray(table)[index], nan_level).astype(np.uint8)
+
+
+def unit_levels(u, bits=8, invert=False, nan_level=0):
+    """Levels of values in [0, 1] (clipped): ``trunc(u * top + 0.5)`` in the
+    values' float type, ``1 - u`` first when inverting; NaN gets
+    ``nan_level``."""
+    u = np.asarray(u)
+    top = u.dtype.type(65535 if bits == 16 else 255)
+    nan = np.isnan(u)
+    with np.errstate(invalid="ignore"):
+        c = np.clip(np.where(nan, 0, u), 0, 1).astype(u.dtype)
+        if invert:
+            c = (1 - c).astype(u.dtype)
+        levels = (c * top + u.dtype.type(0.5)).astype(np.int64)
+    return np.where(nan, nan_level, levels).astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def stretch_curve(x, stretch, gamma=0.25, a=None):
+    """The tone curves on values in [0, 1], written from their formulas."""
+    x = np.asarray(x, dtype=np.float64)
+    if stretch == "linear":
+        return x
+    if stretch == "sqrt":
+        return np.sqrt(x)
+    if stretch == "power":
+        return x ** gamma
+    if stretch == "log":
+        a = 1000.0 if a is None else a
+        return np.log(a * x + 1) / np.log(a + 1)
+    if stretch == "asinh":
+        a = 0.1 if a is None else a
+        return np.arcsinh(x / a) / np.arcsinh(1 / a)
+    raise ValueError(stretch)

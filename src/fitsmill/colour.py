@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from fitsmill.imaging import (
-    _image, _style, apply_stretch, compute_limits, encode, normalize, to_uint8,
+    _image, _levels, _style, apply_stretch, compute_limits, encode, normalize,
 )
 
 __all__ = ["lupton_rgb", "per_band_rgb", "render_rgb", "METHODS"]
@@ -180,9 +180,7 @@ def render_rgb(r, g, b, style=None, method="lupton", Q=8.0, stretch=5.0, minimum
         x = per_band_rgb(r, g, b, style)
     else:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if style.invert:
-        np.subtract(1.0, x, out=x)
-    pixels = to_uint8(x, nan_value=style.nan_grey)
+    pixels = _levels(x, np.uint8, style.nan_grey, style.invert)
     alpha = None
     if style.nan_transparent:
         alpha = ~np.isnan(x[..., 0])

@@ -283,39 +283,40 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
         (S) = (s0_ + s1_) + (s2_ + s3_);                                      \
     } while (0)
 
-/* The full blocks of a band without invalid pixels, factor F. */
+/* The sums of the full blocks of a band, factor F, into sums[]. */
 #define FM_FULL_BLOCKS(SUMT, F)                                               \
-    for (long long j = 0; j < full; j++) {                                    \
-        SUMT s;                                                               \
-        FM_BLOCK_SUM(SUMT, acc + j * (F), (F), s);                            \
-        out[j] = (float)((double)s * m + bzero);                              \
-    }
+    for (long long j = 0; j < full; j++)                                      \
+        FM_BLOCK_SUM(SUMT, acc + j * (F), (F), sums[j])
 
 /* Horizontal reduction of one band: sum factor columns per output pixel,
- * divide by the valid count, scale.  Small factors are spelled out as
- * constants, so the compiler vectorises across output pixels (for factor 6
- * twice as fast as the generic loop, which is as fast from factor 16 on). */
+ * divide by the valid count, scale.  The integer block sums come first
+ * (small factors spelled out as constants so the sums unroll), the
+ * conversion and scaling in a separate loop that vectorises; together
+ * about three times faster than converting pixel by pixel for factor 6. */
 #define FM_REDUCE(NAME, ACC, SUMT)                                            \
     FM_SIMD static void NAME(const void *accv, const uint32_t *cnt,           \
                              long long width, long long factor,               \
                              long long band_rows, double bscale,              \
-                             double bzero, float *out)                        \
+                             double bzero, float *out, void *scratch)         \
     {                                                                         \
         const ACC *restrict acc = (const ACC *)accv;                          \
+        SUMT *restrict sums = (SUMT *)scratch;                                \
         long long full = width / factor, tail = width - full * factor;        \
         if (!cnt) {                                                           \
+            switch (factor) {                                                 \
+            case 2: FM_FULL_BLOCKS(SUMT, 2); break;                           \
+            case 3: FM_FULL_BLOCKS(SUMT, 3); break;                           \
+            case 4: FM_FULL_BLOCKS(SUMT, 4); break;                           \
+            case 5: FM_FULL_BLOCKS(SUMT, 5); break;                           \
+            case 6: FM_FULL_BLOCKS(SUMT, 6); break;                           \
+            case 7: FM_FULL_BLOCKS(SUMT, 7); break;                           \
+            case 8: FM_FULL_BLOCKS(SUMT, 8); break;                           \
+            default: FM_FULL_BLOCKS(SUMT, factor); break;                     \
+            }                                                                 \
             /* every block full of valid pixels: one multiplier, no division */ \
             double m = bscale / ((double)band_rows * (double)factor);         \
-            switch (factor) {                                                 \
-            case 2: FM_FULL_BLOCKS(SUMT, 2) break;                            \
-            case 3: FM_FULL_BLOCKS(SUMT, 3) break;                            \
-            case 4: FM_FULL_BLOCKS(SUMT, 4) break;                            \
-            case 5: FM_FULL_BLOCKS(SUMT, 5) break;                            \
-            case 6: FM_FULL_BLOCKS(SUMT, 6) break;                            \
-            case 7: FM_FULL_BLOCKS(SUMT, 7) break;                            \
-            case 8: FM_FULL_BLOCKS(SUMT, 8) break;                            \
-            default: FM_FULL_BLOCKS(SUMT, factor) break;                      \
-            }                                                                 \
+            for (long long j = 0; j < full; j++)                              \
+                out[j] = (float)((double)sums[j] * m + bzero);                \
             if (tail) {                                                       \
                 SUMT s;                                                       \
                 FM_BLOCK_SUM(SUMT, acc + full * factor, tail, s);             \
@@ -338,17 +339,21 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
         }                                                                     \
     }
 
-/* Sums of 32-bit column sums: at most factor^2 * 2^16 < 2^47 per output
- * pixel, exact in int64 and in the double it becomes.  Wider column sums
- * are summed in double (exact below 2^53, rounding beyond). */
-FM_REDUCE(reduce_i32, int32_t, int64_t)
+/* Block sums of 32-bit column sums of 8/16-bit pixels: at most
+ * factor^2 * 65535, so 32-bit sums while that is below 2^31 (factor <=
+ * 181; int32 -> double converts in SIMD, int64 -> double does not before
+ * AVX-512), 64-bit beyond (< 2^47, exact in the double it becomes).  Wider
+ * column sums are summed in double (exact below 2^53, rounding beyond). */
+#define FM_I32_SUM_MAX_FACTOR 181
+FM_REDUCE(reduce_i32, int32_t, int32_t)
+FM_REDUCE(reduce_i32w, int32_t, int64_t)
 FM_REDUCE(reduce_i64, int64_t, double)
 FM_REDUCE(reduce_f64, double, double)
 
 typedef void (*fm_reduce_fn)(const void *acc, const uint32_t *cnt,
                              long long width, long long factor,
                              long long band_rows, double bscale, double bzero,
-                             float *out);
+                             float *out, void *scratch);
 
 struct fm_binner {
     fm_rows_spec spec;
@@ -360,6 +365,7 @@ struct fm_binner {
     fm_reduce_fn reduce;
     void *acc;
     uint32_t *cnt;          /* invalid counts; NULL when every pixel counts */
+    void *scratch;          /* block sums of one band (8 bytes per output) */
 };
 
 int fm_pixtype_size(int pixtype)
@@ -419,11 +425,14 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
     b->outw = fm_rows_out_width(spec);
     b->blank = spec->blank;
     b->add = counted ? pi->counted[wide] : pi->plain[wide];
-    b->reduce = kind == FM_ACC_I32 ? reduce_i32 : kind == FM_ACC_I64 ? reduce_i64 : reduce_f64;
+    b->reduce = kind == FM_ACC_I64 ? reduce_i64
+              : kind == FM_ACC_F64 ? reduce_f64
+              : spec->factor <= FM_I32_SUM_MAX_FACTOR ? reduce_i32 : reduce_i32w;
     b->acc = malloc((size_t)spec->width * (kind == FM_ACC_I32 ? 4 : 8));
     if (counted)
         b->cnt = malloc((size_t)spec->width * sizeof *b->cnt);
-    if (!b->acc || (counted && !b->cnt)) {
+    b->scratch = malloc((size_t)b->outw * 8);
+    if (!b->acc || (counted && !b->cnt) || !b->scratch) {
         fm_binner_free(b);
         return fm_fail(err, FM_ERR_NOMEM, -1,
                        "out of memory for %lld-pixel row sums", spec->width);
@@ -438,13 +447,14 @@ void fm_binner_free(fm_binner *b)
         return;
     free(b->acc);
     free(b->cnt);
+    free(b->scratch);
     free(b);
 }
 
 static void emit_band(fm_binner *b, float *out)
 {
     b->reduce(b->acc, b->cnt, b->spec.width, b->spec.factor, b->pending,
-              b->spec.bscale, b->spec.bzero, out);
+              b->spec.bscale, b->spec.bzero, out, b->scratch);
     b->pending = 0;
 }
 

@@ -114,49 +114,64 @@ static void fill(int type, unsigned char *raw, long long npix, long long blank)
     }
 }
 
+/* Feed h rows in calls of `chunk` rows (bands then straddle calls, or
+ * come whole); return the number of output rows written. */
+static long long run_binner(const fm_rows_spec *s, const unsigned char *raw,
+                            long long h, long long chunk, float *got, long long oh)
+{
+    long long ow = fm_rows_out_width(s), rowbytes = s->width * SIZES[s->pixtype];
+    fm_binner *b = NULL;
+    fm_error err;
+    long long written = 0, n;
+    CHECK(fm_binner_new(s, &b, &err) == FM_OK);
+    for (long long y = 0; y < h; y += chunk) {
+        long long k = h - y < chunk ? h - y : chunk;
+        CHECK(fm_binner_add(b, raw + y * rowbytes, k, got + written * ow, oh - written,
+                            &n, &err) == FM_OK);
+        written += n;
+    }
+    CHECK(fm_binner_flush(b, got + written * ow, oh - written, &n, &err) == FM_OK);
+    fm_binner_free(b);
+    return written + n;
+}
+
 static void test_against_reference(void)
 {
+    /* width, height, factor: every spelled-out small factor, generic ones,
+     * partial bands of 1-3 rows beyond groups of four, factors past the
+     * 32-bit block sums (182, 200) and past the 32-bit column sums. */
     static const long long shapes[][3] = {
         {1, 1, 1}, {7, 5, 2}, {12, 23, 5}, {33, 9, 4}, {5, 40, 7}, {64, 3, 64}, {17, 17, 1},
+        {25, 14, 3}, {61, 13, 6}, {70, 17, 8}, {50, 22, 9}, {47, 31, 13}, {19, 11, 11},
+        {400, 3, 182}, {401, 5, 200}, {33000, 2, 32769},
     };
+    static const long long chunks[] = {1, 3, 1 << 30};
     static const long long blanks[FM_PIX_NTYPES] = {0, -128, -32768, 7, -99, 3, -1, 0, 0};
     for (int type = 0; type < FM_PIX_NTYPES; type++)
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
-            for (int has_blank = 0; has_blank < 2; has_blank++) {
-                long long w = shapes[k][0], h = shapes[k][1], f = shapes[k][2];
-                fm_rows_spec s = {type, w, f, has_blank, blanks[type], 1.5, -3.0};
-                long long ow = fm_rows_out_width(&s), oh = (h + f - 1) / f;
-                unsigned char *raw = malloc((size_t)(w * h * SIZES[type]));
-                float *got = malloc(sizeof(float) * (size_t)(ow * oh));
-                float *want = malloc(sizeof(float) * (size_t)(ow * oh));
-                fill(type, raw, w * h, blanks[type]);
-                reference(&s, raw, h, want);
-
-                /* Fed one row at a time, so bands straddle calls. */
-                fm_binner *b = NULL;
-                fm_error err;
-                long long written = 0, n;
-                CHECK(fm_binner_new(&s, &b, &err) == FM_OK);
-                for (long long y = 0; y < h; y++) {
-                    CHECK(fm_binner_add(b, raw + y * w * SIZES[type], 1,
-                                        got + written * ow, oh - written, &n, &err) == FM_OK);
-                    written += n;
+            for (int has_blank = 0; has_blank < 2; has_blank++)
+                for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+                    long long w = shapes[k][0], h = shapes[k][1], f = shapes[k][2];
+                    fm_rows_spec s = {type, w, f, has_blank, blanks[type], 1.5, -3.0};
+                    long long ow = fm_rows_out_width(&s), oh = (h + f - 1) / f;
+                    unsigned char *raw = malloc((size_t)(w * h * SIZES[type]));
+                    float *got = malloc(sizeof(float) * (size_t)(ow * oh));
+                    float *want = malloc(sizeof(float) * (size_t)(ow * oh));
+                    fill(type, raw, w * h, blanks[type]);
+                    reference(&s, raw, h, want);
+                    CHECK(run_binner(&s, raw, h, chunks[c], got, oh) == oh);
+                    for (long long i = 0; i < ow * oh; i++)
+                        if (!close_enough(got[i], want[i])) {
+                            fprintf(stderr, "type %d shape %lldx%lld f %lld blank %d chunk %lld "
+                                    "pixel %lld: %g != %g\n", type, w, h, f, has_blank,
+                                    chunks[c], i, got[i], want[i]);
+                            failures++;
+                            break;
+                        }
+                    free(raw);
+                    free(got);
+                    free(want);
                 }
-                CHECK(fm_binner_flush(b, got + written * ow, oh - written, &n, &err) == FM_OK);
-                written += n;
-                CHECK(written == oh);
-                for (long long i = 0; i < ow * oh; i++)
-                    if (!close_enough(got[i], want[i])) {
-                        fprintf(stderr, "type %d shape %lldx%lld f %lld blank %d pixel %lld: %g != %g\n",
-                                type, w, h, f, has_blank, i, got[i], want[i]);
-                        failures++;
-                        break;
-                    }
-                fm_binner_free(b);
-                free(raw);
-                free(got);
-                free(want);
-            }
 }
 
 static void test_known_numbers(void)
@@ -254,9 +269,33 @@ static void test_scale_fd(void)
     free(want);
 }
 
+/* Blocks of extreme values large enough that their sums overflow 32 bits
+ * (factor^2 * 65535 >= 2^31 from factor 182): the means stay exact. */
+static void test_large_blocks(void)
+{
+    static const struct { int type; unsigned char hi, lo; long long f; float mean; } cases[] = {
+        {FM_PIX_U16, 0xff, 0xff, 182, 65535.0f}, {FM_PIX_U16, 0xff, 0xff, 200, 65535.0f},
+        {FM_PIX_I16, 0x80, 0x00, 190, -32768.0f}, {FM_PIX_I16, 0x7f, 0xff, 181, 32767.0f},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        long long f = cases[c].f, n = f * f;
+        unsigned char *raw = malloc((size_t)(2 * n));
+        for (long long i = 0; i < n; i++) {
+            raw[2 * i] = cases[c].hi;
+            raw[2 * i + 1] = cases[c].lo;
+        }
+        fm_rows_spec s = {cases[c].type, f, f, 0, 0, 1.0, 0.0};
+        float out[1];
+        CHECK(run_binner(&s, raw, f, f, out, 1) == 1);
+        CHECK(out[0] == cases[c].mean);
+        free(raw);
+    }
+}
+
 int main(void)
 {
     test_against_reference();
+    test_large_blocks();
     test_known_numbers();
     test_bad_arguments();
     test_scale_fd();

@@ -149,32 +149,32 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
     }
 
 /* One float pixel at p: its value with NaN zeroed into V, 1 for NaN in BAD.
- * The test and the zeroing work on the bit pattern (signed compare of the
- * magnitude bits against infinity's): a floating-point select is not
+ * The zeroing masks the bit pattern: a floating-point select is not
  * if-converted under the default -ftrapping-math and the loop would stay
- * scalar. */
-#define FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p, V, BAD)             \
-    U BAD##bits = LDU(p);                                                     \
-    U BAD = (U)((S)(BAD##bits & ABSMASK) > (S)EXPBITS);                       \
+ * scalar.  The NaN test itself is a float compare (one instruction; testing
+ * the magnitude bits took two and measured 8% slower). */
+#define FM_FLOAT_PIXEL(U, F, LDU, p, V, BAD)                                  \
     union { U bits; F value; } V;                                             \
-    V.bits = BAD##bits & (BAD - 1)
+    V.bits = LDU(p);                                                          \
+    U BAD = V.value != V.value;                                               \
+    V.bits &= BAD - 1
 
 /* Four rows' float values, added in double, and their NaN count. */
-#define FM_FLOAT_ROWS4(U, S, F, LDU, ABSMASK, EXPBITS, OP)                    \
+#define FM_FLOAT_ROWS4(U, F, LDU, OP)                                         \
     for (long long x = 0; x < width; x++) {                                   \
-        FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p0 + x * sz, a, b0);   \
-        FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p1 + x * sz, b, b1);   \
-        FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p2 + x * sz, c, b2);   \
-        FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p3 + x * sz, d, b3);   \
+        FM_FLOAT_PIXEL(U, F, LDU, p0 + x * sz, a, b0);                        \
+        FM_FLOAT_PIXEL(U, F, LDU, p1 + x * sz, b, b1);                        \
+        FM_FLOAT_PIXEL(U, F, LDU, p2 + x * sz, c, b2);                        \
+        FM_FLOAT_PIXEL(U, F, LDU, p3 + x * sz, d, b3);                        \
         acc[x] OP ((double)a.value + (double)b.value) +                       \
                   ((double)c.value + (double)d.value);                        \
         n[x] OP (uint32_t)((b0 + b1) + (b2 + b3));                            \
     }
 
 /* One row's float values and NaN flags. */
-#define FM_FLOAT_ROW(U, S, F, LDU, ABSMASK, EXPBITS, OP)                      \
+#define FM_FLOAT_ROW(U, F, LDU, OP)                                           \
     for (long long x = 0; x < width; x++) {                                   \
-        FM_FLOAT_PIXEL(U, S, F, LDU, ABSMASK, EXPBITS, p0 + x * sz, a, b0);   \
+        FM_FLOAT_PIXEL(U, F, LDU, p0 + x * sz, a, b0);                        \
         acc[x] OP (double)a.value;                                            \
         n[x] OP (uint32_t)b0;                                                 \
     }
@@ -182,7 +182,7 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 /* Float pixels, summed in double with NaN left out: four rows per pass;
  * the rows beyond a multiple of four go one by one, the first of them
  * storing when the band is fresh. */
-#define FM_ADD_FLOAT(NAME, U, S, F, LDU, ABSMASK, EXPBITS)                    \
+#define FM_ADD_FLOAT(NAME, U, F, LDU)                                         \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
                              uint32_t *cnt, long long blank, int fresh)       \
@@ -198,13 +198,13 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
             const unsigned char *restrict p3 = p2 + stride;                   \
             int four = (nrows - r) % 4 == 0;                                  \
             if (four && (r > 0 || !fresh))                                    \
-                FM_FLOAT_ROWS4(U, S, F, LDU, ABSMASK, EXPBITS, +=)            \
+                FM_FLOAT_ROWS4(U, F, LDU, +=)                                 \
             else if (four)                                                    \
-                FM_FLOAT_ROWS4(U, S, F, LDU, ABSMASK, EXPBITS, =)             \
+                FM_FLOAT_ROWS4(U, F, LDU, =)                                  \
             else if (r > 0 || !fresh)                                         \
-                FM_FLOAT_ROW(U, S, F, LDU, ABSMASK, EXPBITS, +=)              \
+                FM_FLOAT_ROW(U, F, LDU, +=)                                   \
             else                                                              \
-                FM_FLOAT_ROW(U, S, F, LDU, ABSMASK, EXPBITS, =)               \
+                FM_FLOAT_ROW(U, F, LDU, =)                                    \
             r += four ? 4 : 1;                                                \
         }                                                                     \
     }
@@ -234,9 +234,8 @@ FM_ADD_COUNTED(cnt_u16_i64, int64_t, uint16_t, ld_u16, 2)
 FM_ADD_COUNTED(cnt_i32_i64, int64_t, int32_t, ld_i32, 4)
 FM_ADD_COUNTED(cnt_u32_i64, int64_t, uint32_t, ld_u32, 4)
 FM_ADD_COUNTED(cnt_i64_f64, double, int64_t, ld_i64, 8)
-FM_ADD_FLOAT(cnt_f32_f64, uint32_t, int32_t, float, ld_u32, 0x7fffffffu, 0x7f800000u)
-FM_ADD_FLOAT(cnt_f64_f64, uint64_t, int64_t, double, ld_u64, 0x7fffffffffffffffull,
-             0x7ff0000000000000ull)
+FM_ADD_FLOAT(cnt_f32_f64, uint32_t, float, ld_u32)
+FM_ADD_FLOAT(cnt_f64_f64, uint64_t, double, ld_u64)
 
 /* Column-sum types: 32-bit sums of 8/16-bit pixels are exact while a
  * column holds at most 32768 rows (65535 * 32768 < 2^31) and are twice as

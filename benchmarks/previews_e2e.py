@@ -247,7 +247,8 @@ def fitsmill_run(inputs, sources, preview_dir, procs, extra=()):
     """``fitsmill previews --force`` in a child: (wall s, framework s, RSS KiB)."""
     summary = os.path.join(preview_dir + ".json")
     cmd = [sys.executable, "-c", _WRAPPER, "previews", "--force", "--no-progress",
-           "--inputs-dir", inputs, "--preview-dir", preview_dir, "--naming", "split:.jpeg",
+           "--inputs-dir", inputs, "--preview-dir", preview_dir,
+           "--naming", "split:.png" if "--spectra" in extra else "split:.jpeg",
            "--summary-json", summary, "-j", str(procs), *extra, *sources]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

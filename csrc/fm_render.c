@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Below this many values selection copies all finite values instead of
  * bracketing the ranks with a sample. */
@@ -15,10 +16,8 @@
 #define FM_SAMPLE 1024
 /* Seed of the sample's jitter: fixed, so results and timings repeat. */
 #define FM_SAMPLE_SEED 20240101u
-/* Values per test in the bracketing pass: large enough to vectorise the
- * test, small enough that few blocks hold a value of a bracket. */
-#define FM_BLOCK 16
-/* Values per chunk of the table mapping's index buffer. */
+/* Values per chunk of the bracketing pass's flags and of the table
+ * mapping's index buffer. */
 #define FM_CHUNK 256
 
 /* One wanted rank: its position as a fraction of the finite values (what
@@ -110,13 +109,29 @@ static long long fm_sample_position(int i, long long n, uint64_t *state)
 }
 
 /* Sample position safely beyond fraction q of m sorted sample values
- * (binomial spread plus slack), below it for direction -1. */
+ * (three binomial standard deviations plus slack), below it for direction
+ * -1.  A rank outside its bracket is rare and costs time, never accuracy. */
 static int fm_sample_bound(double q, int m, int direction)
 {
     double centre = q * m;
-    double margin = 4.0 * sqrt(centre * (1.0 - centre / m) + 1.0) + 4.0;
+    double margin = 3.0 * sqrt(centre * (1.0 - centre / m) + 1.0) + 3.0;
     double p = centre + direction * margin;
     return p < 0 ? 0 : p > m - 1 ? m - 1 : (int)p;
+}
+
+/* Offset of the first flagged byte (flags are 0 or 1) in the eight bytes
+ * loaded into *w, which must not be 0; its flag is cleared. */
+static inline int fm_next_flag(uint64_t *w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    int bit = 63 - __builtin_clzll(*w);
+    *w &= ~((uint64_t)1 << bit);
+    return (63 - bit) >> 3;
+#else
+    int bit = __builtin_ctzll(*w);
+    *w &= *w - 1;
+    return bit >> 3;
+#endif
 }
 
 /* Room for the values a bracket of k of m sample values should catch out

@@ -161,47 +161,43 @@ static int FM_(sample)(const FM_T *x, long long n, FM_T *s)
     return m;
 }
 
-/* How many of x[0..len) are finite (*finite) and how many are at or below
- * lb or at or above hb (the result; non-finite values may count too). */
-static inline int FM_(outside)(const FM_T *restrict x, int len, FM_T lb, FM_T hb,
-                               int *finite)
-{
-    int out = 0, c = 0;
-    for (int j = 0; j < len; j++) {
-        FM_T v = x[j];
-        c += FM_(finite)(v);
-        out += (v <= lb) | (v >= hb);
-    }
-    *finite = c;
-    return out;
-}
-
 /* The pass that fills the brackets: every finite value at or below lb goes
- * to low, at or above hb (> lb) to high.  Blocks without such a value (most
- * of them) cost one vectorised test; the rare others are copied without
- * branches: each value is written and the fill only advances when it
- * belongs.  Returns the number of finite values, or -1 when a bracket
- * would exceed its capacity. */
+ * to low, at or above hb (> lb) to high.  A chunk at a time, a vectorised
+ * loop counts the finite values and flags the bracketed ones (one byte
+ * each); the flags are then read eight at a time, so only the few flagged
+ * values cost a branch.  Returns the number of finite values, or -1 when a
+ * bracket would exceed its capacity. */
 static long long FM_(bracket)(const FM_T *restrict x, long long n, FM_T lb, FM_T hb,
                               FM_T *restrict low, long long cap_low, long long *n_low,
                               FM_T *restrict high, long long cap_high, long long *n_high)
 {
     long long c = 0, a = 0, b = 0;
-    for (long long i = 0; i < n; i += FM_BLOCK) {
-        int len = n - i < FM_BLOCK ? (int)(n - i) : FM_BLOCK, finite;
-        if (FM_(outside)(x + i, len, lb, hb, &finite)) {
-            if (a + len > cap_low || b + len > cap_high)
-                return -1;
-            for (int j = 0; j < len; j++) {
-                FM_T v = x[i + j];
-                int ok = FM_(finite)(v);
+    unsigned char flag[FM_CHUNK + 8];
+    for (long long i = 0; i < n; i += FM_CHUNK) {
+        int len = n - i < FM_CHUNK ? (int)(n - i) : FM_CHUNK, finite = 0;
+        const FM_T *restrict xi = x + i;
+        for (int j = 0; j < len; j++) {
+            FM_T v = xi[j];
+            int ok = FM_(finite)(v);
+            finite += ok;
+            flag[j] = (unsigned char)(ok & ((v <= lb) | (v >= hb)));
+        }
+        memset(flag + len, 0, 8);
+        c += finite;
+        for (int j = 0; j < len; j += 8) {
+            uint64_t w;
+            memcpy(&w, flag + j, 8);
+            while (w) {
+                FM_T v = xi[j + fm_next_flag(&w)];
+                if (a == cap_low || b == cap_high)
+                    return -1;
+                /* Branch-free: written to both, kept where it belongs. */
                 low[a] = v;
-                a += ok & (v <= lb);
+                a += v <= lb;
                 high[b] = v;
-                b += ok & (v >= hb);
+                b += v > lb;
             }
         }
-        c += finite;
     }
     *n_low = a;
     *n_high = b;

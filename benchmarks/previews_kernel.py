@@ -5,6 +5,8 @@ run and with the same preview settings (200 px, percentile 0.5/99.5 limits,
 JPEG quality 85):
 
 - fitsmill: ``scaled_image(path, size=200)`` + ``fitsmill.imaging.render``
+- fitsmill-scale: ``scaled_image`` alone (HDU lookup + kernel, no picture),
+  to tell the kernel's share from the rendering's
 - astropy: ``fits.getdata`` + NumPy block mean + Pillow
 - fitsio: ``fitsio.read`` + the same block mean + Pillow
 - numpy-stream: ``np.fromfile`` bands of ``factor`` rows + reshape-sum + Pillow
@@ -148,6 +150,11 @@ def run_fitsmill(path):
     return imaging.render(scaled_image(path, size=SIZE))
 
 
+def run_fitsmill_scale(path):
+    from fitsmill.scaledrows import scaled_image
+    return scaled_image(path, size=SIZE)
+
+
 def run_astropy(path):
     from astropy.io import fits
     data = fits.getdata(path).astype(np.float32, copy=False)
@@ -194,6 +201,7 @@ def run_fitsio_decompress(path):
 
 METHODS = {
     "fitsmill": run_fitsmill,
+    "fitsmill-scale": run_fitsmill_scale,
     "astropy": run_astropy,
     "fitsio": run_fitsio,
     "numpy-stream": run_numpy_stream,
@@ -203,9 +211,9 @@ METHODS = {
 }
 
 CASES = {
-    "plate": ("fitsmill", "astropy", "fitsio", "numpy-stream", "cat"),
-    "small": ("fitsmill", "astropy", "fitsio", "numpy-stream", "cat"),
-    "float": ("fitsmill", "astropy", "fitsio", "numpy-stream", "cat"),
+    "plate": ("fitsmill", "fitsmill-scale", "astropy", "fitsio", "numpy-stream", "cat"),
+    "small": ("fitsmill", "fitsmill-scale", "astropy", "fitsio", "numpy-stream", "cat"),
+    "float": ("fitsmill", "fitsmill-scale", "astropy", "fitsio", "numpy-stream", "cat"),
     "gz": ("fitsmill", "astropy", "fitsio", "zcat"),
     "fz": ("fitsmill", "astropy", "fitsio", "fitsio-decompress"),
 }

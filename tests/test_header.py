@@ -12,6 +12,7 @@ import pathlib
 import warnings
 
 import astropy
+import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.io.fits.card import UNDEFINED
@@ -425,3 +426,20 @@ def test_card_api():
     glued = Card.fromstring(f"{'A       = 1':80}{'B       = 2':80}")
     with pytest.raises(FitsFormatError, match="unparsable"):
         glued.value
+
+
+@pytest.mark.parametrize("pattern", ["NAXIS*", "NAXIS?", "DATE*", "DATE...", "naxis*",
+                                     "*", "???", "D?TE*", "NOPE*", "HIST*"])
+def test_wildcard_get_and_delete_like_astropy(pattern):
+    theirs = fits.PrimaryHDU(np.zeros((2, 3, 4), np.int16)).header
+    theirs["DATE-OBS"] = ("1931-05-02", "start")
+    theirs["DATE"] = "2024-01-01"
+    theirs["HISTORY"] = "scanned"
+    mine = Header.from_astropy(theirs)
+    got, expected = mine[pattern], theirs[pattern]
+    assert isinstance(got, Header)
+    assert [(c.keyword, c.value, c.comment) for c in got.cards] == \
+        [(c.keyword, c.value, c.comment) for c in expected.cards]
+    del mine[pattern]
+    del theirs[pattern]
+    assert mine.tostring() == theirs.tostring()

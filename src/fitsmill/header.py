@@ -24,6 +24,7 @@ instead of being truncated; reading the value of an unparsable card raises
 """
 
 import os
+import re
 from collections.abc import Sequence
 
 from fitsmill import _cards
@@ -58,6 +59,16 @@ def _lookup(keyword):
 # Value types that coerce_value leaves as they are (subclasses such as
 # IntEnum take the general path of Card()).
 _PLAIN = frozenset((bool, int, float, complex, str, type(None)))
+
+
+def _wildcard(key):
+    """The regex of an astropy keyword pattern, or None for a plain keyword:
+    ``*`` any characters, ``?`` one, ``...`` any non-blank ones (the same
+    replacements, in the same order, as astropy)."""
+    if "*" not in key and "?" not in key and "..." not in key:
+        return None
+    text = key.replace("*", ".*").replace("?", ".").replace("...", r"\S*")
+    return re.compile(text + "$", re.IGNORECASE)
 
 
 def _split_value(value):
@@ -136,7 +147,10 @@ class Header:
     Keyword lookups are case-insensitive and accept ``HIERARCH name`` or just
     ``name`` for HIERARCH cards; ``h[(key, n)]`` is the n-th card of a
     repeated keyword and ``h[i]`` the i-th card.  Commentary keywords
-    (COMMENT, HISTORY, blank) read as the list of their texts.
+    (COMMENT, HISTORY, blank) read as the list of their texts.  As in
+    astropy, a keyword pattern (``*`` any characters, ``?`` one, ``...``
+    any non-blank ones) reads as a new Header of the matching cards, and
+    ``del h["DATE*"]`` deletes them all.
     """
 
     def __init__(self, cards=()):
@@ -458,6 +472,12 @@ class Header:
         raise KeyError(f"a header key is a keyword, an index or a (keyword, n) "
                        f"tuple, not {key!r}")
 
+    def _matching(self, pattern):
+        """Positions of the cards whose keyword matches a compiled
+        :func:`_wildcard` pattern."""
+        return [pos for pos in range(len(self._image_list))
+                if pattern.match(self._card(pos).keyword)]
+
     def _drop_index(self):
         self._index = None
         self._probes = 0
@@ -554,6 +574,12 @@ class Header:
             header._mixed = self._mixed
             return header
         if isinstance(key, str):
+            pattern = _wildcard(key)
+            if pattern is not None:
+                header = Header()
+                for pos in self._matching(pattern):
+                    header.append(self._card(pos), useblanks=False, end=True)
+                return header
             name = _lookup(key)
             if name in COMMENTARY:
                 found = self._positions(name)
@@ -579,8 +605,10 @@ class Header:
                 self._delete(pos)
             return
         if isinstance(key, str):
-            found = self._positions(normalize_keyword(key))
-            if not found:
+            pattern = _wildcard(key)
+            found = self._positions(normalize_keyword(key)) if pattern is None \
+                else self._matching(pattern)
+            if not found and pattern is None:
                 raise KeyError(f"keyword {key!r} not found")
             for pos in reversed(found):
                 self._delete(pos)

@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 from common import data_digests, fitsverify
 from fitsmill import fitsfile
 from fitsmill.header import Card, Header
-from fitsmill.headerproc import DATA_KEYS, HeaderProcessor
+from fitsmill.headerproc import DATA_KEYS, HeaderProcessor, ImmediateHeaderProcessor
 from fitsmill.processor import procmain
 from fitsmill.sortheaders import AXIS_KEYWORDS, CardList
 
@@ -216,3 +216,72 @@ def test_fix_header_data_keys_matches_the_reference(file_cards, cached_cards, ex
     assert list(zip(merged.keys, merged.images)) == \
         reference_fix(file_cards, cached_cards, keep)
     assert (cached.keys, cached.images) == snapshot
+
+
+# --------------------------------------------------- ImmediateHeaderProcessor
+
+class Stamp(ImmediateHeaderProcessor):
+    """Adds STAMP; records whether the file was locked meanwhile."""
+
+    locked = None
+
+    def _isProcessed(self, srcName, hdr):
+        return "STAMP" in hdr
+
+    def _changeHeader(self, srcName, hdr):
+        fd = os.open(srcName, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            type(self).locked = False
+        except BlockingIOError:
+            type(self).locked = True
+        finally:
+            os.close(fd)
+        hdr["STAMP"] = hdr["SEED"] + 100
+
+
+def test_immediate_processor_reads_once_under_the_lock(tmp_path, monkeypatch):
+    make_files(tmp_path, 2)
+    digest = data_digests(tmp_path / "f1.fits")
+    reads = []
+    real_read = fitsfile.read_header
+    monkeypatch.setattr(fitsfile, "read_header",
+                        lambda source, *a: reads.append(source) or real_read(source, *a))
+    proc = run(Stamp, tmp_path)
+    assert reads == [] and Stamp.locked is True
+    assert [r for _, r in proc.processResults] == ["in place", "in place"]
+    assert fits.getheader(tmp_path / "f1.fits")["STAMP"] == 101
+    assert data_digests(tmp_path / "f1.fits") == digest
+    fitsverify(tmp_path / "f1.fits")
+    # done files are skipped; --reprocess changes nothing new
+    assert run(Stamp, tmp_path).processResults == []
+    assert [r for _, r in run(Stamp, tmp_path, "--reprocess").processResults] == \
+        ["unchanged", "unchanged"]
+
+
+def test_immediate_processor_on_a_file_it_cannot_write(tmp_path):
+    make_files(tmp_path, 1, suffix=".fits.gz")
+    proc = run(Stamp, tmp_path, pattern="*.gz")
+    (source, reason, _), = proc.summary.failures
+    assert "gzip-compressed files cannot be edited" in reason
+    # a file already done is skipped without an error, as before
+    path = tmp_path / "f0.fits.gz"
+    raw = bytearray(path.read_bytes())
+    end = raw.index(b"END" + b" " * 77)
+    raw[end:end + 160] = Card("STAMP", 1).image.encode() + b"END".ljust(80)
+    path.write_bytes(bytes(raw))
+    proc = run(Stamp, tmp_path, pattern="*.gz")
+    assert proc.summary.failed == 0 and proc.processResults == []
+
+
+class OwnReader(Stamp):
+    def getPrimaryHeader(self, srcName):
+        hdr = fitsfile.read_header(srcName)
+        hdr["SEED"] = 7
+        return hdr
+
+
+def test_immediate_processor_with_its_own_reader(tmp_path):
+    make_files(tmp_path, 1)
+    run(OwnReader, tmp_path)
+    assert fits.getheader(tmp_path / "f0.fits")["STAMP"] == 107

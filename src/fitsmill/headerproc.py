@@ -161,14 +161,45 @@ class ImmediateHeaderProcessor(FileProcessor):
     def process(self, srcName):
         """Read, change and write back the primary header of ``srcName``.
 
+        The file is locked and its header read once; ``_isProcessed`` and
+        ``_changeHeader`` run on that header and the result is written
+        before the lock is released (so the hooks must not write the file
+        themselves).
+
         Returns
         -------
         str or None
             None when ``_isProcessed`` said done, else what
-            :func:`fitsmill.fitsfile.write_header` did (``"unchanged"``,
+            :func:`fitsmill.fitsfile.update_header` did (``"unchanged"``,
             ``"in place"``, ``"rewritten"``).
         """
-        hdr = self.getPrimaryHeader(srcName)
+        if type(self).getPrimaryHeader is not FileProcessor.getPrimaryHeader:
+            # A header of the subclass's own making: read it its way.
+            return self._changeAndWrite(srcName, self.getPrimaryHeader(srcName))
+        started = []
+
+        def edit(hdr):
+            started.append(True)
+            if not self.opts.reProcess and self._isProcessed(srcName, hdr):
+                raise _AlreadyProcessed
+            self._changeHeader(srcName, hdr)
+            return hdr
+
+        try:
+            return fitsfile.update_header(srcName, edit, fsync=_fsync(self.opts))
+        except _AlreadyProcessed:
+            return None
+        except Exception:
+            if started:
+                raise
+            # The file could not be opened for writing or read under the
+            # lock (read-only, compressed, malformed): read it plainly, so
+            # that a file already done is still skipped and any other gets
+            # the error the separate read and write would give.
+            return self._changeAndWrite(srcName, self.getPrimaryHeader(srcName))
+
+    def _changeAndWrite(self, srcName, hdr):
+        """The hooks on ``hdr``, read beforehand, then the write."""
         if not self.opts.reProcess and self._isProcessed(srcName, hdr):
             return None
         self._changeHeader(srcName, hdr)

@@ -2,6 +2,7 @@
  * helpers live here; the kernels themselves are written once in
  * fm_render_typed.h and instantiated below for float and double. */
 #include "fm_render.h"
+#include "fm_simd.h"
 
 #include <float.h>
 #include <math.h>

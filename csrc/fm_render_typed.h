@@ -147,14 +147,14 @@ FM_SIMD int FM_(fm_finite_range)(const FM_T *x, long long n, long long *count, d
     return FM_OK;
 }
 
-/* Sample the finite values at FM_SAMPLE jittered positions (one per
- * stratum: a strided sample would alias with the image's row length). */
+/* Sample the finite values at fm_sample_size(n) jittered positions (one
+ * per stratum: a strided sample would alias with the image's row length). */
 static int FM_(sample)(const FM_T *x, long long n, FM_T *s)
 {
-    int m = 0;
+    int m = 0, size = fm_sample_size(n);
     uint64_t state = FM_SAMPLE_SEED;
-    for (int i = 0; i < FM_SAMPLE; i++) {
-        FM_T v = x[fm_sample_position(i, n, &state)];
+    for (int i = 0; i < size; i++) {
+        FM_T v = x[fm_sample_position(i, size, n, &state)];
         if (FM_(finite)(v))
             s[m++] = v;
     }
@@ -220,7 +220,7 @@ static int FM_(select)(const FM_T *x, long long n, long long *count,
     long long n_low = 0, n_high = 0, n_all = 0, c = -1;
     int status = FM_OK;
     if (n > FM_SMALL) {
-        FM_T s[FM_SAMPLE];
+        FM_T s[FM_SAMPLE_MAX];
         int m = FM_(sample)(x, n, s);
         double qlow = -1.0, qhigh = 2.0;
         for (int i = 0; i < nw; i++) {

@@ -73,48 +73,91 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
                           long long nrows, long long width, void *acc,
                           uint32_t *cnt, long long blank, int fresh);
 
-/* One pass over the columns: acc[x] OP E(x). */
-#define FM_PASS(OP, E)                                                        \
-    for (long long x = 0; x < width; x++)                                     \
-        acc[x] OP (E)
+/* One pass over the columns: acc[x] OP E(x), and n[x] OP C(x) when the
+ * kernel tallies BLANK pixels (tally is a compile-time constant). */
+#define FM_PASS(OP, E, C)                                                     \
+    for (long long x = 0; x < width; x++) {                                   \
+        acc[x] OP (E);                                                        \
+        if (tally)                                                            \
+            n[x] OP (C);                                                      \
+    }
 
-/* Every pixel valid: four rows per pass, so the column sums are loaded and
- * stored once per four input rows.  The first pass takes the 1-3 rows
- * beyond a multiple of four (or four), and stores when the band is fresh. */
-#define FM_ADD_PLAIN(NAME, ACC, LD, SZ)                                       \
+/* The value of the pixel in column x of row P, and whether it is BLANK. */
+#define FM_V(ACC, LD, SZ, P) ((ACC)LD((P) + x * (SZ)))
+#define FM_B(LD, SZ, P) ((uint32_t)(LD((P) + x * (SZ)) == bl))
+
+/* 8/16-bit integers: four rows per pass, so the column sums are loaded
+ * and stored once per four input rows.  The first pass takes the 1-3 rows
+ * beyond a multiple of four (or four), and stores when the band is fresh.
+ * With TALLY, BLANK pixels are summed like the others and counted; the
+ * reduction takes BLANK times their count back out of the block sums
+ * (exact: the sums are integers far below 2^53).  That costs one compare
+ * and add per pixel, where leaving them out of the sums (a select per
+ * pixel, as the wider types do) made the kernel 2.5 times slower. */
+#define FM_ADD_INT(NAME, ACC, T, LD, SZ, TALLY)                               \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
                              uint32_t *cnt, long long blank, int fresh)       \
     {                                                                         \
         ACC *restrict acc = (ACC *)accv;                                      \
+        uint32_t *restrict n = cnt;                                           \
+        const int tally = TALLY;                                              \
+        const T bl = (T)blank;                                                \
         long long first = nrows % 4 ? nrows % 4 : 4;                          \
-        (void)cnt;                                                            \
-        (void)blank;                                                          \
+        (void)bl;                                                             \
         for (long long r = 0; r < nrows; r += first, first = 4) {             \
             const unsigned char *restrict p0 = raw + (size_t)r * stride;      \
             const unsigned char *restrict p1 = p0 + stride;                   \
             const unsigned char *restrict p2 = p1 + stride;                   \
             const unsigned char *restrict p3 = p2 + stride;                   \
             switch (first * 2 + (r > 0 || !fresh)) {                          \
-            case 2: FM_PASS(=, (ACC)LD(p0 + x * SZ)); break;                  \
-            case 3: FM_PASS(+=, (ACC)LD(p0 + x * SZ)); break;                 \
-            case 4: FM_PASS(=, (ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ)); break; \
-            case 5: FM_PASS(+=, (ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ)); break; \
-            case 6: FM_PASS(=, ((ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ))  \
-                               + (ACC)LD(p2 + x * SZ)); break;                \
-            case 7: FM_PASS(+=, ((ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ)) \
-                                + (ACC)LD(p2 + x * SZ)); break;               \
-            case 8: FM_PASS(=, ((ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ))  \
-                               + ((ACC)LD(p2 + x * SZ) + (ACC)LD(p3 + x * SZ))); break; \
-            default: FM_PASS(+=, ((ACC)LD(p0 + x * SZ) + (ACC)LD(p1 + x * SZ)) \
-                                 + ((ACC)LD(p2 + x * SZ) + (ACC)LD(p3 + x * SZ))); break; \
+            case 2:                                                           \
+                FM_PASS(=, FM_V(ACC, LD, SZ, p0), FM_B(LD, SZ, p0));          \
+                break;                                                        \
+            case 3:                                                           \
+                FM_PASS(+=, FM_V(ACC, LD, SZ, p0), FM_B(LD, SZ, p0));         \
+                break;                                                        \
+            case 4:                                                           \
+                FM_PASS(=, FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1),     \
+                        FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1));                 \
+                break;                                                        \
+            case 5:                                                           \
+                FM_PASS(+=, FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1),    \
+                        FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1));                 \
+                break;                                                        \
+            case 6:                                                           \
+                FM_PASS(=, (FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1)) +  \
+                        FM_V(ACC, LD, SZ, p2),                                \
+                        (FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1)) +               \
+                        FM_B(LD, SZ, p2));                                    \
+                break;                                                        \
+            case 7:                                                           \
+                FM_PASS(+=, (FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1)) + \
+                        FM_V(ACC, LD, SZ, p2),                                \
+                        (FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1)) +               \
+                        FM_B(LD, SZ, p2));                                    \
+                break;                                                        \
+            case 8:                                                           \
+                FM_PASS(=, (FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1)) +  \
+                        (FM_V(ACC, LD, SZ, p2) + FM_V(ACC, LD, SZ, p3)),      \
+                        (FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1)) +               \
+                        (FM_B(LD, SZ, p2) + FM_B(LD, SZ, p3)));               \
+                break;                                                        \
+            default:                                                          \
+                FM_PASS(+=, (FM_V(ACC, LD, SZ, p0) + FM_V(ACC, LD, SZ, p1)) + \
+                        (FM_V(ACC, LD, SZ, p2) + FM_V(ACC, LD, SZ, p3)),      \
+                        (FM_B(LD, SZ, p0) + FM_B(LD, SZ, p1)) +               \
+                        (FM_B(LD, SZ, p2) + FM_B(LD, SZ, p3)));               \
+                break;                                                        \
             }                                                                 \
         }                                                                     \
     }
 
-/* Pixels may be BLANK: sums of the others and counts of the BLANK ones,
- * branch-free (integer selects) so the loop still vectorises; two rows per
- * pass, the odd row first. */
+/* 32/64-bit integers that may be BLANK: sums of the others and counts of
+ * the BLANK ones, branch-free (integer selects) so the loop still
+ * vectorises; two rows per pass, the odd row first.  (Summing BLANK along,
+ * as the narrow types do, could lose the valid pixels of a 64-bit block to
+ * rounding next to a BLANK of -2^63.) */
 #define FM_ADD_COUNTED(NAME, ACC, T, LD, SZ)                                  \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
@@ -210,26 +253,26 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 
 static inline uint64_t ld_u64(const unsigned char *p) { return (uint64_t)ld_i64(p); }
 
-FM_ADD_PLAIN(add_u8_i32, int32_t, ld_u8, 1)
-FM_ADD_PLAIN(add_u8_i64, int64_t, ld_u8, 1)
-FM_ADD_PLAIN(add_i8_i32, int32_t, ld_i8, 1)
-FM_ADD_PLAIN(add_i8_i64, int64_t, ld_i8, 1)
-FM_ADD_PLAIN(add_i16_i32, int32_t, ld_i16, 2)
-FM_ADD_PLAIN(add_i16_i64, int64_t, ld_i16, 2)
-FM_ADD_PLAIN(add_u16_i32, int32_t, ld_u16, 2)
-FM_ADD_PLAIN(add_u16_i64, int64_t, ld_u16, 2)
-FM_ADD_PLAIN(add_i32_i64, int64_t, ld_i32, 4)
-FM_ADD_PLAIN(add_u32_i64, int64_t, ld_u32, 4)
-FM_ADD_PLAIN(add_i64_f64, double, ld_i64, 8)
+FM_ADD_INT(add_u8_i32, int32_t, uint8_t, ld_u8, 1, 0)
+FM_ADD_INT(add_u8_i64, int64_t, uint8_t, ld_u8, 1, 0)
+FM_ADD_INT(add_i8_i32, int32_t, int8_t, ld_i8, 1, 0)
+FM_ADD_INT(add_i8_i64, int64_t, int8_t, ld_i8, 1, 0)
+FM_ADD_INT(add_i16_i32, int32_t, int16_t, ld_i16, 2, 0)
+FM_ADD_INT(add_i16_i64, int64_t, int16_t, ld_i16, 2, 0)
+FM_ADD_INT(add_u16_i32, int32_t, uint16_t, ld_u16, 2, 0)
+FM_ADD_INT(add_u16_i64, int64_t, uint16_t, ld_u16, 2, 0)
+FM_ADD_INT(add_i32_i64, int64_t, int32_t, ld_i32, 4, 0)
+FM_ADD_INT(add_u32_i64, int64_t, uint32_t, ld_u32, 4, 0)
+FM_ADD_INT(add_i64_f64, double, int64_t, ld_i64, 8, 0)
 
-FM_ADD_COUNTED(cnt_u8_i32, int32_t, uint8_t, ld_u8, 1)
-FM_ADD_COUNTED(cnt_u8_i64, int64_t, uint8_t, ld_u8, 1)
-FM_ADD_COUNTED(cnt_i8_i32, int32_t, int8_t, ld_i8, 1)
-FM_ADD_COUNTED(cnt_i8_i64, int64_t, int8_t, ld_i8, 1)
-FM_ADD_COUNTED(cnt_i16_i32, int32_t, int16_t, ld_i16, 2)
-FM_ADD_COUNTED(cnt_i16_i64, int64_t, int16_t, ld_i16, 2)
-FM_ADD_COUNTED(cnt_u16_i32, int32_t, uint16_t, ld_u16, 2)
-FM_ADD_COUNTED(cnt_u16_i64, int64_t, uint16_t, ld_u16, 2)
+FM_ADD_INT(cnt_u8_i32, int32_t, uint8_t, ld_u8, 1, 1)
+FM_ADD_INT(cnt_u8_i64, int64_t, uint8_t, ld_u8, 1, 1)
+FM_ADD_INT(cnt_i8_i32, int32_t, int8_t, ld_i8, 1, 1)
+FM_ADD_INT(cnt_i8_i64, int64_t, int8_t, ld_i8, 1, 1)
+FM_ADD_INT(cnt_i16_i32, int32_t, int16_t, ld_i16, 2, 1)
+FM_ADD_INT(cnt_i16_i64, int64_t, int16_t, ld_i16, 2, 1)
+FM_ADD_INT(cnt_u16_i32, int32_t, uint16_t, ld_u16, 2, 1)
+FM_ADD_INT(cnt_u16_i64, int64_t, uint16_t, ld_u16, 2, 1)
 FM_ADD_COUNTED(cnt_i32_i64, int64_t, int32_t, ld_i32, 4)
 FM_ADD_COUNTED(cnt_u32_i64, int64_t, uint32_t, ld_u32, 4)
 FM_ADD_COUNTED(cnt_i64_f64, double, int64_t, ld_i64, 8)
@@ -281,59 +324,72 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
         (S) = (s0_ + s1_) + (s2_ + s3_);                                      \
     } while (0)
 
-/* The sums of the full blocks of a band, factor F, into sums[]. */
-#define FM_FULL_BLOCKS(SUMT, F)                                               \
+/* The sums of the full blocks of a band (factor F) of the columns SRC,
+ * as SUMT, into DST[]. */
+#define FM_FULL_BLOCKS(SUMT, F, SRC, DST)                                     \
     for (long long j = 0; j < full; j++)                                      \
-        FM_BLOCK_SUM(SUMT, acc + j * (F), (F), sums[j])
+        FM_BLOCK_SUM(SUMT, (SRC) + j * (F), (F), (DST)[j])
+
+/* FM_FULL_BLOCKS with the small factors spelled out as constants, so the
+ * sums unroll. */
+#define FM_ALL_FULL_BLOCKS(SUMT, SRC, DST)                                    \
+    switch (factor) {                                                         \
+    case 2: FM_FULL_BLOCKS(SUMT, 2, SRC, DST); break;                         \
+    case 3: FM_FULL_BLOCKS(SUMT, 3, SRC, DST); break;                         \
+    case 4: FM_FULL_BLOCKS(SUMT, 4, SRC, DST); break;                         \
+    case 5: FM_FULL_BLOCKS(SUMT, 5, SRC, DST); break;                         \
+    case 6: FM_FULL_BLOCKS(SUMT, 6, SRC, DST); break;                         \
+    case 7: FM_FULL_BLOCKS(SUMT, 7, SRC, DST); break;                         \
+    case 8: FM_FULL_BLOCKS(SUMT, 8, SRC, DST); break;                         \
+    default: FM_FULL_BLOCKS(SUMT, factor, SRC, DST); break;                   \
+    }
+
+/* Mean of a block from its sum, its pixel count and its BLANK/NaN count
+ * (BLANK pixels summed along are taken back out); NaN when none is valid.
+ * Both arms are computed, so the select vectorises. */
+#define FM_MEAN(SUM, NPIX, BAD)                                               \
+    ((NPIX) > (BAD)                                                           \
+         ? (float)(((double)(SUM) - blank_sum * (double)(BAD)) /              \
+                   (double)((NPIX) - (BAD)) * bscale + bzero)                 \
+         : (float)NAN)
 
 /* Horizontal reduction of one band: sum factor columns per output pixel,
- * divide by the valid count, scale.  The integer block sums come first
- * (small factors spelled out as constants so the sums unroll), the
- * conversion and scaling in a separate loop that vectorises; together
- * about three times faster than converting pixel by pixel for factor 6. */
+ * divide by the valid count, scale.  The block sums (and counts) come
+ * first, the conversion and scaling in a separate loop that vectorises;
+ * for factor 6 about three times faster than block by block. */
 #define FM_REDUCE(NAME, ACC, SUMT)                                            \
     FM_SIMD static void NAME(const void *accv, const uint32_t *cnt,           \
                              long long width, long long factor,               \
                              long long band_rows, double bscale,              \
-                             double bzero, float *out, void *scratch)         \
+                             double bzero, double blank_sum, float *out,      \
+                             void *scratch)                                   \
     {                                                                         \
         const ACC *restrict acc = (const ACC *)accv;                          \
-        SUMT *restrict sums = (SUMT *)scratch;                                \
         long long full = width / factor, tail = width - full * factor;        \
+        SUMT *restrict sums = (SUMT *)scratch;                                \
+        long long *restrict bads = (long long *)scratch + full + (tail != 0); \
+        SUMT s = 0;                                                           \
+        long long bad = 0;                                                    \
+        FM_ALL_FULL_BLOCKS(SUMT, acc, sums);                                  \
+        if (tail)                                                             \
+            FM_BLOCK_SUM(SUMT, acc + full * factor, tail, s);                 \
         if (!cnt) {                                                           \
-            switch (factor) {                                                 \
-            case 2: FM_FULL_BLOCKS(SUMT, 2); break;                           \
-            case 3: FM_FULL_BLOCKS(SUMT, 3); break;                           \
-            case 4: FM_FULL_BLOCKS(SUMT, 4); break;                           \
-            case 5: FM_FULL_BLOCKS(SUMT, 5); break;                           \
-            case 6: FM_FULL_BLOCKS(SUMT, 6); break;                           \
-            case 7: FM_FULL_BLOCKS(SUMT, 7); break;                           \
-            case 8: FM_FULL_BLOCKS(SUMT, 8); break;                           \
-            default: FM_FULL_BLOCKS(SUMT, factor); break;                     \
-            }                                                                 \
-            /* every block full of valid pixels: one multiplier, no division */ \
+            /* every pixel valid: one multiplier, no division */              \
             double m = bscale / ((double)band_rows * (double)factor);         \
             for (long long j = 0; j < full; j++)                              \
                 out[j] = (float)((double)sums[j] * m + bzero);                \
-            if (tail) {                                                       \
-                SUMT s;                                                       \
-                FM_BLOCK_SUM(SUMT, acc + full * factor, tail, s);             \
+            if (tail)                                                         \
                 out[full] = (float)((double)s / ((double)band_rows *          \
                                     (double)tail) * bscale + bzero);          \
-            }                                                                 \
             return;                                                           \
         }                                                                     \
-        for (long long j = 0; j * factor < width; j++) {                      \
-            long long x0 = j * factor, n = j < full ? factor : tail;          \
-            SUMT s;                                                           \
-            unsigned long long bad = 0;                                       \
-            FM_BLOCK_SUM(SUMT, acc + x0, n, s);                               \
-            for (long long k = 0; k < n; k++)                                 \
-                bad += cnt[x0 + k];                                           \
-            unsigned long long valid = (unsigned long long)band_rows *        \
-                                       (unsigned long long)n - bad;           \
-            out[j] = valid ? (float)((double)s / (double)valid * bscale + bzero) \
-                           : (float)NAN;                                      \
+        FM_ALL_FULL_BLOCKS(long long, cnt, bads);                             \
+        long long npix = band_rows * factor;                                  \
+        for (long long j = 0; j < full; j++)                                  \
+            out[j] = FM_MEAN(sums[j], npix, bads[j]);                         \
+        if (tail) {                                                           \
+            FM_BLOCK_SUM(long long, cnt + full * factor, tail, bad);          \
+            out[full] = FM_MEAN(s, band_rows * tail, bad);                    \
         }                                                                     \
     }
 
@@ -351,7 +407,7 @@ FM_REDUCE(reduce_f64, double, double)
 typedef void (*fm_reduce_fn)(const void *acc, const uint32_t *cnt,
                              long long width, long long factor,
                              long long band_rows, double bscale, double bzero,
-                             float *out, void *scratch);
+                             double blank_sum, float *out, void *scratch);
 
 struct fm_binner {
     fm_rows_spec spec;
@@ -359,11 +415,12 @@ struct fm_binner {
     long long outw;
     long long pending;      /* rows added to the current band */
     long long blank;        /* in the pixel type's range when counted */
+    double blank_sum;       /* BLANK when the column sums include BLANK pixels */
     fm_add_fn add;
     fm_reduce_fn reduce;
     void *acc;
     uint32_t *cnt;          /* invalid counts; NULL when every pixel counts */
-    void *scratch;          /* block sums of one band (8 bytes per output) */
+    void *scratch;          /* block sums and counts of one band */
 };
 
 int fm_pixtype_size(int pixtype)
@@ -422,6 +479,7 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
     b->rowbytes = (size_t)spec->width * (size_t)pi->size;
     b->outw = fm_rows_out_width(spec);
     b->blank = spec->blank;
+    b->blank_sum = counted && pi->small ? (double)spec->blank : 0.0;
     b->add = counted ? pi->counted[wide] : pi->plain[wide];
     b->reduce = kind == FM_ACC_I64 ? reduce_i64
               : kind == FM_ACC_F64 ? reduce_f64
@@ -429,7 +487,7 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
     b->acc = malloc((size_t)spec->width * (kind == FM_ACC_I32 ? 4 : 8));
     if (counted)
         b->cnt = malloc((size_t)spec->width * sizeof *b->cnt);
-    b->scratch = malloc((size_t)b->outw * 8);
+    b->scratch = malloc((size_t)b->outw * 16);
     if (!b->acc || (counted && !b->cnt) || !b->scratch) {
         fm_binner_free(b);
         return fm_fail(err, FM_ERR_NOMEM, -1,
@@ -452,7 +510,7 @@ void fm_binner_free(fm_binner *b)
 static void emit_band(fm_binner *b, float *out)
 {
     b->reduce(b->acc, b->cnt, b->spec.width, b->spec.factor, b->pending,
-              b->spec.bscale, b->spec.bzero, out, b->scratch);
+              b->spec.bscale, b->spec.bzero, b->blank_sum, out, b->scratch);
     b->pending = 0;
 }
 

@@ -77,6 +77,24 @@ def test_all_blank_block_is_nan_and_partial_blocks_average_present_pixels(tmp_pa
     assert got[1, 0] == 15.0 and np.isnan(got[1, 1]) and got[1, 2] == 19.0
 
 
+@pytest.mark.parametrize("bitpix,factor", [(8, 300), (16, 181), (16, 182), (16, 250)])
+def test_large_blocks_with_blank_match_reference(tmp_path, bitpix, factor):
+    """Blocks whose sums outgrow 32 bits (8/16-bit data sum BLANK pixels
+    along and take them back out, in 32-bit block sums up to factor 181):
+    extreme values, a BLANK-heavy block, an edge block."""
+    rng = np.random.default_rng(factor)
+    dtype = np.dtype(RAW_DTYPES[bitpix]).newbyteorder("=")
+    info = np.iinfo(dtype)
+    raw = rng.choice(np.array([info.min, info.max, info.max - 1], dtype),
+                     (factor + 7, factor + 9))
+    raw[rng.random(raw.shape) < 0.1] = BLANKS[bitpix]
+    raw[:factor, :factor][rng.random((factor, factor)) < 0.95] = BLANKS[bitpix]
+    path = tmp_path / "big.fits"
+    write_raw_image(path, raw, [("BLANK", BLANKS[bitpix]), ("BZERO", 3.5)])
+    assert_same(scaled_image(path, factor=factor),
+                block_mean(raw, factor, BLANKS[bitpix], 1.0, 3.5))
+
+
 @pytest.mark.parametrize("bitpix", sorted(RAW_DTYPES))
 def test_full_resolution_equals_astropy_decoding(tmp_path, bitpix):
     rng = np.random.default_rng(bitpix + 100)

@@ -115,7 +115,8 @@ static long long FM_(copy_finite)(const FM_T *x, long long n, FM_T *dst)
     return m;
 }
 
-FM_SIMD int FM_(fm_finite_range)(const FM_T *x, long long n, long long *count, double *lo,
+FM_SIMD
+int FM_(fm_finite_range)(const FM_T *x, long long n, long long *count, double *lo,
                          double *hi, fm_error *err)
 {
     if (n < 0)
@@ -167,7 +168,8 @@ static int FM_(sample)(const FM_T *x, long long n, FM_T *s)
  * each); the flags are then read eight at a time, so only the few flagged
  * values cost a branch.  Returns the number of finite values, or -1 when a
  * bracket would exceed its capacity. */
-FM_SIMD static long long FM_(bracket)(const FM_T *restrict x, long long n, FM_T lb, FM_T hb,
+FM_SIMD
+static long long FM_(bracket)(const FM_T *restrict x, long long n, FM_T lb, FM_T hb,
                               FM_T *restrict low, long long cap_low, long long *n_low,
                               FM_T *restrict high, long long cap_high, long long *n_high)
 {
@@ -190,13 +192,14 @@ FM_SIMD static long long FM_(bracket)(const FM_T *restrict x, long long n, FM_T 
                 FM_T v = xi[j + fm_next_flag(&w)];
                 if (!FM_(finite)(v))
                     continue;   /* an infinity */
-                if (a == cap_low || b == cap_high)
-                    return -1;
-                /* Branch-free: written to both, kept where it belongs. */
+                /* Branch-free: written to both (each has a spare slot),
+                 * kept where it belongs. */
                 low[a] = v;
                 a += v <= lb;
                 high[b] = v;
                 b += v > lb;
+                if (a > cap_low || b > cap_high)
+                    return -1;
             }
         }
     }
@@ -242,12 +245,12 @@ static int FM_(select)(const FM_T *x, long long n, long long *count,
             cap_high = fm_bracket_capacity(m - p, m, n);
         }
         if (m > 0 && lb < hb) {
-            buf = malloc((size_t)(cap_low + cap_high + 1) * sizeof(FM_T));
+            buf = malloc((size_t)(cap_low + cap_high + 2) * sizeof(FM_T));
             if (!buf)
                 return fm_fail(err, FM_ERR_NOMEM, -1, "no memory for %lld values",
                                cap_low + cap_high);
             low = buf;
-            high = buf + cap_low;
+            high = buf + cap_low + 1;
             c = FM_(bracket)(x, n, lb, hb, low, cap_low, &n_low, high, cap_high,
                              &n_high);
         }
@@ -348,7 +351,8 @@ static inline int FM_(unit_level)(FM_T u, FM_T top, int invert, int nan_level)
     return ok ? level : nan_level;
 }
 
-FM_SIMD static void FM_(map_unit)(const FM_T *restrict x, long long n, int top, int invert,
+FM_SIMD
+static void FM_(map_unit)(const FM_T *restrict x, long long n, int top, int invert,
                           int nan_level, unsigned char *restrict o8,
                           unsigned short *restrict o16)
 {
@@ -361,7 +365,8 @@ FM_SIMD static void FM_(map_unit)(const FM_T *restrict x, long long n, int top, 
 }
 
 /* vmin == vmax: a threshold, so a flat sky with a few stars stays readable. */
-FM_SIMD static void FM_(map_threshold)(const FM_T *restrict x, long long n, FM_T vmin,
+FM_SIMD
+static void FM_(map_threshold)(const FM_T *restrict x, long long n, FM_T vmin,
                                int above, int rest, int nan_level,
                                unsigned char *restrict o8, unsigned short *restrict o16)
 {
@@ -378,7 +383,8 @@ FM_SIMD static void FM_(map_threshold)(const FM_T *restrict x, long long n, FM_T
 
 /* Table indices are computed a chunk at a time into a small buffer, so the
  * arithmetic vectorises apart from the look-ups. */
-FM_SIMD static void FM_(map_table)(const FM_T *restrict x, long long n, double vmin, double vmax,
+FM_SIMD
+static void FM_(map_table)(const FM_T *restrict x, long long n, double vmin, double vmax,
                            const unsigned char *restrict table, long long size,
                            int nan_level, unsigned char *restrict out)
 {
@@ -399,7 +405,8 @@ FM_SIMD static void FM_(map_table)(const FM_T *restrict x, long long n, double v
     }
 }
 
-FM_SIMD static void FM_(map_linear8)(const FM_T *restrict x, long long n, FM_T scale,
+FM_SIMD
+static void FM_(map_linear8)(const FM_T *restrict x, long long n, FM_T scale,
                              float offset, int nan_level, unsigned char *restrict out)
 {
     for (long long i = 0; i < n; i++) {

@@ -1,9 +1,12 @@
 """Benchmark: HeaderProcessor compute + cache + apply, fitsmill vs DaCHS-style astropy.
 
 Both sides do the same job on the same files (2 MB int16 images with a
-plate-like primary header): read the primary header, add a few cards,
-write the ``.hdr`` cache, read it back, take the data-describing cards from
-the file and write the new header into the file.
+plate-like primary header of two blocks): read the primary header, add a
+few cards, write the ``.hdr`` cache, take the data-describing cards from
+the file and write the new header into the file.  The peer reads its cache
+and the file's header back for the apply, as DaCHS does; fitsmill keeps
+the cache it has just written and reads the file's header once, under the
+lock it writes the file with.
 
 * fitsmill: a :class:`fitsmill.headerproc.HeaderProcessor` run through
   ``procmain(..., argv=["--apply"])``, once with ``--no-fsync`` and once with

@@ -71,7 +71,7 @@ static inline int64_t ld_i64(const unsigned char *p)
  * tenth of an int16 band of 1024-pixel rows). */
 typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
                           long long nrows, long long width, void *acc,
-                          uint32_t *cnt, long long blank, int fresh);
+                          void *cnt, long long blank, int fresh);
 
 /* One pass over the columns: acc[x] OP E(x), and n[x] OP C(x) when the
  * kernel tallies BLANK pixels (tally is a compile-time constant). */
@@ -84,7 +84,7 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 
 /* The value of the pixel in column x of row P, and whether it is BLANK. */
 #define FM_V(ACC, LD, SZ, P) ((ACC)LD((P) + x * (SZ)))
-#define FM_B(LD, SZ, P) ((uint32_t)(LD((P) + x * (SZ)) == bl))
+#define FM_B(LD, SZ, P) ((fm_cnt)(LD((P) + x * (SZ)) == bl))
 
 /* 8/16-bit integers: four rows per pass, so the column sums are loaded
  * and stored once per four input rows.  The first pass takes the 1-3 rows
@@ -94,13 +94,14 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
  * (exact: the sums are integers far below 2^53).  That costs one compare
  * and add per pixel, where leaving them out of the sums (a select per
  * pixel, as the wider types do) made the kernel 2.5 times slower. */
-#define FM_ADD_INT(NAME, ACC, T, LD, SZ, TALLY)                               \
+#define FM_ADD_INT(NAME, ACC, T, LD, SZ, TALLY, CNT)                          \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
-                             uint32_t *cnt, long long blank, int fresh)       \
+                             void *cnt, long long blank, int fresh)           \
     {                                                                         \
         ACC *restrict acc = (ACC *)accv;                                      \
-        uint32_t *restrict n = cnt;                                           \
+        typedef CNT fm_cnt;                                                   \
+        fm_cnt *restrict n = (fm_cnt *)cnt;                                   \
         const int tally = TALLY;                                              \
         const T bl = (T)blank;                                                \
         long long first = nrows % 4 ? nrows % 4 : 4;                          \
@@ -161,10 +162,10 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 #define FM_ADD_COUNTED(NAME, ACC, T, LD, SZ)                                  \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
-                             uint32_t *cnt, long long blank, int fresh)       \
+                             void *cnt, long long blank, int fresh)           \
     {                                                                         \
         ACC *restrict acc = (ACC *)accv;                                      \
-        uint32_t *restrict n = cnt;                                           \
+        uint32_t *restrict n = (uint32_t *)cnt;                               \
         const T bl = (T)blank;                                                \
         long long first = nrows % 2 ? 1 : 2;                                  \
         for (long long r = 0; r < nrows; r += first, first = 2) {             \
@@ -227,10 +228,10 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 #define FM_ADD_FLOAT(NAME, U, F, LDU)                                         \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \
-                             uint32_t *cnt, long long blank, int fresh)       \
+                             void *cnt, long long blank, int fresh)           \
     {                                                                         \
         double *restrict acc = (double *)accv;                                \
-        uint32_t *restrict n = cnt;                                           \
+        uint32_t *restrict n = (uint32_t *)cnt;                               \
         const long long sz = (long long)sizeof(U);                            \
         (void)blank;                                                          \
         for (long long r = 0; r < nrows;) {                                   \
@@ -253,26 +254,26 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 
 static inline uint64_t ld_u64(const unsigned char *p) { return (uint64_t)ld_i64(p); }
 
-FM_ADD_INT(add_u8_i32, int32_t, uint8_t, ld_u8, 1, 0)
-FM_ADD_INT(add_u8_i64, int64_t, uint8_t, ld_u8, 1, 0)
-FM_ADD_INT(add_i8_i32, int32_t, int8_t, ld_i8, 1, 0)
-FM_ADD_INT(add_i8_i64, int64_t, int8_t, ld_i8, 1, 0)
-FM_ADD_INT(add_i16_i32, int32_t, int16_t, ld_i16, 2, 0)
-FM_ADD_INT(add_i16_i64, int64_t, int16_t, ld_i16, 2, 0)
-FM_ADD_INT(add_u16_i32, int32_t, uint16_t, ld_u16, 2, 0)
-FM_ADD_INT(add_u16_i64, int64_t, uint16_t, ld_u16, 2, 0)
-FM_ADD_INT(add_i32_i64, int64_t, int32_t, ld_i32, 4, 0)
-FM_ADD_INT(add_u32_i64, int64_t, uint32_t, ld_u32, 4, 0)
-FM_ADD_INT(add_i64_f64, double, int64_t, ld_i64, 8, 0)
+FM_ADD_INT(add_u8_i32, int32_t, uint8_t, ld_u8, 1, 0, uint16_t)
+FM_ADD_INT(add_u8_i64, int64_t, uint8_t, ld_u8, 1, 0, uint32_t)
+FM_ADD_INT(add_i8_i32, int32_t, int8_t, ld_i8, 1, 0, uint16_t)
+FM_ADD_INT(add_i8_i64, int64_t, int8_t, ld_i8, 1, 0, uint32_t)
+FM_ADD_INT(add_i16_i32, int32_t, int16_t, ld_i16, 2, 0, uint16_t)
+FM_ADD_INT(add_i16_i64, int64_t, int16_t, ld_i16, 2, 0, uint32_t)
+FM_ADD_INT(add_u16_i32, int32_t, uint16_t, ld_u16, 2, 0, uint16_t)
+FM_ADD_INT(add_u16_i64, int64_t, uint16_t, ld_u16, 2, 0, uint32_t)
+FM_ADD_INT(add_i32_i64, int64_t, int32_t, ld_i32, 4, 0, uint32_t)
+FM_ADD_INT(add_u32_i64, int64_t, uint32_t, ld_u32, 4, 0, uint32_t)
+FM_ADD_INT(add_i64_f64, double, int64_t, ld_i64, 8, 0, uint32_t)
 
-FM_ADD_INT(cnt_u8_i32, int32_t, uint8_t, ld_u8, 1, 1)
-FM_ADD_INT(cnt_u8_i64, int64_t, uint8_t, ld_u8, 1, 1)
-FM_ADD_INT(cnt_i8_i32, int32_t, int8_t, ld_i8, 1, 1)
-FM_ADD_INT(cnt_i8_i64, int64_t, int8_t, ld_i8, 1, 1)
-FM_ADD_INT(cnt_i16_i32, int32_t, int16_t, ld_i16, 2, 1)
-FM_ADD_INT(cnt_i16_i64, int64_t, int16_t, ld_i16, 2, 1)
-FM_ADD_INT(cnt_u16_i32, int32_t, uint16_t, ld_u16, 2, 1)
-FM_ADD_INT(cnt_u16_i64, int64_t, uint16_t, ld_u16, 2, 1)
+FM_ADD_INT(cnt_u8_i32, int32_t, uint8_t, ld_u8, 1, 1, uint16_t)
+FM_ADD_INT(cnt_u8_i64, int64_t, uint8_t, ld_u8, 1, 1, uint32_t)
+FM_ADD_INT(cnt_i8_i32, int32_t, int8_t, ld_i8, 1, 1, uint16_t)
+FM_ADD_INT(cnt_i8_i64, int64_t, int8_t, ld_i8, 1, 1, uint32_t)
+FM_ADD_INT(cnt_i16_i32, int32_t, int16_t, ld_i16, 2, 1, uint16_t)
+FM_ADD_INT(cnt_i16_i64, int64_t, int16_t, ld_i16, 2, 1, uint32_t)
+FM_ADD_INT(cnt_u16_i32, int32_t, uint16_t, ld_u16, 2, 1, uint16_t)
+FM_ADD_INT(cnt_u16_i64, int64_t, uint16_t, ld_u16, 2, 1, uint32_t)
 FM_ADD_COUNTED(cnt_i32_i64, int64_t, int32_t, ld_i32, 4)
 FM_ADD_COUNTED(cnt_u32_i64, int64_t, uint32_t, ld_u32, 4)
 FM_ADD_COUNTED(cnt_i64_f64, double, int64_t, ld_i64, 8)
@@ -357,19 +358,20 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
  * divide by the valid count, scale.  The block sums (and counts) come
  * first, the conversion and scaling in a separate loop that vectorises;
  * for factor 6 about three times faster than block by block. */
-#define FM_REDUCE(NAME, ACC, SUMT)                                            \
-    FM_SIMD static void NAME(const void *accv, const uint32_t *cnt,           \
+#define FM_REDUCE(NAME, ACC, SUMT, CNT, BADT)                                 \
+    FM_SIMD static void NAME(const void *accv, const void *cntv,              \
                              long long width, long long factor,               \
                              long long band_rows, double bscale,              \
                              double bzero, double blank_sum, float *out,      \
                              void *scratch)                                   \
     {                                                                         \
         const ACC *restrict acc = (const ACC *)accv;                          \
+        const CNT *restrict cnt = (const CNT *)cntv;                          \
         long long full = width / factor, tail = width - full * factor;        \
         SUMT *restrict sums = (SUMT *)scratch;                                \
-        long long *restrict bads = (long long *)scratch + full + (tail != 0); \
+        BADT *restrict bads = (BADT *)((SUMT *)scratch + full + (tail != 0)); \
         SUMT s = 0;                                                           \
-        long long bad = 0;                                                    \
+        BADT bad = 0;                                                         \
         FM_ALL_FULL_BLOCKS(SUMT, acc, sums);                                  \
         if (tail)                                                             \
             FM_BLOCK_SUM(SUMT, acc + full * factor, tail, s);                 \
@@ -383,13 +385,13 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
                                     (double)tail) * bscale + bzero);          \
             return;                                                           \
         }                                                                     \
-        FM_ALL_FULL_BLOCKS(long long, cnt, bads);                             \
-        long long npix = band_rows * factor;                                  \
+        FM_ALL_FULL_BLOCKS(BADT, cnt, bads);                                  \
+        BADT npix = (BADT)(band_rows * factor);                               \
         for (long long j = 0; j < full; j++)                                  \
             out[j] = FM_MEAN(sums[j], npix, bads[j]);                         \
         if (tail) {                                                           \
-            FM_BLOCK_SUM(long long, cnt + full * factor, tail, bad);          \
-            out[full] = FM_MEAN(s, band_rows * tail, bad);                    \
+            FM_BLOCK_SUM(BADT, cnt + full * factor, tail, bad);               \
+            out[full] = FM_MEAN(s, (BADT)(band_rows * tail), bad);            \
         }                                                                     \
     }
 
@@ -399,12 +401,12 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
  * AVX-512), 64-bit beyond (< 2^47, exact in the double it becomes).  Wider
  * column sums are summed in double (exact below 2^53, rounding beyond). */
 #define FM_I32_SUM_MAX_FACTOR 181
-FM_REDUCE(reduce_i32, int32_t, int32_t)
-FM_REDUCE(reduce_i32w, int32_t, int64_t)
-FM_REDUCE(reduce_i64, int64_t, double)
-FM_REDUCE(reduce_f64, double, double)
+FM_REDUCE(reduce_i32, int32_t, int32_t, uint16_t, int32_t)
+FM_REDUCE(reduce_i32w, int32_t, int64_t, uint16_t, int32_t)
+FM_REDUCE(reduce_i64, int64_t, double, uint32_t, int64_t)
+FM_REDUCE(reduce_f64, double, double, uint32_t, int64_t)
 
-typedef void (*fm_reduce_fn)(const void *acc, const uint32_t *cnt,
+typedef void (*fm_reduce_fn)(const void *acc, const void *cnt,
                              long long width, long long factor,
                              long long band_rows, double bscale, double bzero,
                              double blank_sum, float *out, void *scratch);
@@ -419,7 +421,7 @@ struct fm_binner {
     fm_add_fn add;
     fm_reduce_fn reduce;
     void *acc;
-    uint32_t *cnt;          /* invalid counts; NULL when every pixel counts */
+    void *cnt;              /* invalid counts; NULL when every pixel counts */
     void *scratch;          /* block sums and counts of one band */
 };
 
@@ -486,7 +488,7 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
               : spec->factor <= FM_I32_SUM_MAX_FACTOR ? reduce_i32 : reduce_i32w;
     b->acc = malloc((size_t)spec->width * (kind == FM_ACC_I32 ? 4 : 8));
     if (counted)
-        b->cnt = malloc((size_t)spec->width * sizeof *b->cnt);
+        b->cnt = malloc((size_t)spec->width * sizeof(uint32_t));
     b->scratch = malloc((size_t)b->outw * 16);
     if (!b->acc || (counted && !b->cnt) || !b->scratch) {
         fm_binner_free(b);

@@ -86,14 +86,16 @@ typedef void (*fm_add_fn)(const unsigned char *raw, size_t stride,
 #define FM_V(ACC, LD, SZ, P) ((ACC)LD((P) + x * (SZ)))
 #define FM_B(LD, SZ, P) ((fm_cnt)(LD((P) + x * (SZ)) == bl))
 
-/* 8/16-bit integers: four rows per pass, so the column sums are loaded
- * and stored once per four input rows.  The first pass takes the 1-3 rows
+/* Integer pixels: four rows per pass, so the column sums are loaded and
+ * stored once per four input rows.  The first pass takes the 1-3 rows
  * beyond a multiple of four (or four), and stores when the band is fresh.
- * With TALLY, BLANK pixels are summed like the others and counted; the
- * reduction takes BLANK times their count back out of the block sums
- * (exact: the sums are integers far below 2^53).  That costs one compare
- * and add per pixel, where leaving them out of the sums (a select per
- * pixel, as the wider types do) made the kernel 2.5 times slower. */
+ * With TALLY (8/16-bit types), BLANK pixels are summed like the others and
+ * counted in CNT lanes (16-bit for 32-bit column sums, whose columns count
+ * at most 32768 rows: the compare results need no widening); the reduction
+ * takes BLANK times their count back out of the block sums (exact: the
+ * sums are integers far below 2^53).  Leaving them out of the sums instead
+ * (a select per pixel, as the wider types do) cost 1.8 times as much per
+ * int16 pixel, reduction included. */
 #define FM_ADD_INT(NAME, ACC, T, LD, SZ, TALLY, CNT)                          \
     FM_SIMD static void NAME(const unsigned char *raw, size_t stride,         \
                              long long nrows, long long width, void *accv,    \

@@ -8,8 +8,9 @@
  * linear).
  *
  * Rows are accumulated vertically into one wide row of column sums (and
- * counts of left-out pixels when there can be any) and reduced horizontally once per band
- * of factor rows, so memory is O(width) and the inner loops vectorise.
+ * counts of BLANK/NaN pixels when there can be any) and reduced
+ * horizontally once per band of factor rows, so memory is O(width) and the
+ * inner loops vectorise.
  */
 #ifndef FM_ROWS_H
 #define FM_ROWS_H

@@ -859,7 +859,9 @@ def update_header(path, edit, ext=0, **options):
     edit : callable
         Called with the current header, parsed for this call alone (so it
         may be changed in place); returns the new header (a fitsmill or
-        astropy Header).
+        astropy Header).  A :class:`~fitsmill.keywordset.KeywordSet` is
+        applied to the raw cards of an ordinary primary header instead,
+        without parsing it (same result, faster).
     ext : int, str or (str, int)
     **options
         ``grow``, ``reserve``, ``checksum``, ``undo``, ``fsync``, ``force``

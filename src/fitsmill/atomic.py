@@ -57,21 +57,28 @@ def atomic_write(path, data, *, fsync=False, makedirs=True):
     directory = os.path.dirname(path) or "."
     tmp, fd = _create_temp(directory, os.path.basename(path), makedirs)
     try:
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                f.write(data)
-            else:
-                for chunk in data:
-                    f.write(chunk)
+        # Straight to the descriptor: a buffered file object would cost
+        # several system calls of its own per (often tiny) file.
+        try:
+            for chunk in (data,) if isinstance(data, (bytes, bytearray, memoryview)) \
+                    else data:
+                _write_all(fd, chunk)
             if fsync:
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         discard(tmp)
         raise
     if fsync:
         fsync_directory(directory)
+
+
+def _write_all(fd, data):
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def fsync_directory(directory):

@@ -40,6 +40,7 @@ CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SPLICED_MAX = 40 * 2880   # longer headers take the general path
+_CARDS_PER_BLOCK = 36
 _BLANK_CARD = b" " * CARD_SIZE
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
@@ -654,18 +655,30 @@ def _pread_from(fd, offset):
     return read
 
 
-def _is_whole_header_block(block):
-    """Whether ``block`` is a complete one-block primary header whose bytes
-    all pass the reader's checks (the usual case, settled in C)."""
-    return len(block) == BLOCK_SIZE and block.startswith(b"SIMPLE  =") and \
-        block.isascii() and b"\0" not in block and find_end(block) >= 0
+def _whole_primary_header(head):
+    """The complete primary header at the start of ``head`` (whole blocks up
+    to the one with END) when all its bytes pass the reader's cheap checks
+    (the usual case, settled in C), else None."""
+    end = find_end(head)
+    if end < 0:
+        return None
+    head = head[:(end // _CARDS_PER_BLOCK + 1) * BLOCK_SIZE]
+    if len(head) % BLOCK_SIZE or not head.startswith(b"SIMPLE  =") \
+            or not head.isascii() or b"\0" in head:
+        return None
+    return head
 
 
 def _locate(fd, path, size, ext):
     if ext == 0:
-        block = os.pread(fd, BLOCK_SIZE, 0)
-        if _is_whole_header_block(block):
-            return _hdu_info(0, block, 0, path, size)
+        head = os.pread(fd, BLOCK_SIZE, 0)
+        if len(head) == BLOCK_SIZE and find_end(head) < 0:
+            # a longer header (plate scans often have a few blocks): the
+            # next three blocks in one read
+            head += os.pread(fd, 3 * BLOCK_SIZE, BLOCK_SIZE)
+        whole = _whole_primary_header(head)
+        if whole is not None:
+            return _hdu_info(0, whole, 0, path, size)
         # Longer headers and errors: the general reader, from the start.
         return _primary(_pread_from(fd, 0), path, size)
     stream = io.FileIO(fd, "rb", closefd=False)

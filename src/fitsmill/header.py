@@ -482,10 +482,13 @@ class Header:
         self._index = None
         self._probes = 0
 
-    def _insert(self, pos, card):
-        name = card.keyword
-        key = name.upper()
-        self._mixed = self._mixed or key != name
+    def _insert(self, pos, card, key=None):
+        """Insert ``card`` at ``pos``; ``key``: its lookup keyword when the
+        caller knows it is upper case already (saves parsing the card)."""
+        if key is None:
+            name = card.keyword
+            key = name.upper()
+            self._mixed = self._mixed or key != name
         self._image_list.insert(pos, card.image)
         self._cards.insert(pos, card)
         self._keys.insert(pos, key)
@@ -631,6 +634,14 @@ class Header:
         pos = self._first(name)
         if pos is not None:
             self._replace(pos, value, comment)
+        elif (value.__class__ in _PLAIN and comment.__class__ in (str, type(None))
+              and name == keyword.upper() and is_standard_keyword(name)):
+            # what Card() makes of a plain keyword and value, minus the
+            # checks that cannot fail here
+            comment = "" if comment is None else comment
+            check_text(comment, "comment")
+            self._append_at(self._append_position(True), Card._from_image(
+                format_plain_card(name, value, comment, keyword)), name, True)
         else:
             self.append(Card(keyword, value, comment))
 
@@ -818,13 +829,22 @@ class Header:
         if end:
             self._insert(len(self._image_list), card)
             return
+        self._append_at(self._append_position(not bottom and card.keyword not in COMMENTARY),
+                        card, None, useblanks)
+
+    def _append_position(self, above_commentary):
+        """Where append puts a card: after the last non-blank card, and with
+        ``above_commentary`` also before the trailing commentary cards."""
         pos = len(self._image_list)
         while pos > 0 and not self._image_list[pos - 1].strip():
             pos -= 1
-        if not bottom and card.keyword not in COMMENTARY:
+        if above_commentary:
             while pos > 0 and self._keys[pos - 1] in COMMENTARY:
                 pos -= 1
-        self._insert(pos, card)
+        return pos
+
+    def _append_at(self, pos, card, key, useblanks):
+        self._insert(pos, card, key)
         if useblanks:
             self._use_blanks(len(card.image) // CARD)
 

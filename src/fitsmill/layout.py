@@ -309,7 +309,8 @@ def primary_data_size(raw, names):
     """
     found = _cached_mandatory(raw)
     if found is None or found[0] or len(found[1]) > len(names) * (CARD // 8) \
-            or _HIERARCH in names or any(key in names for key in _PRIMARY_EXTRAS):
+            or _HIERARCH in names or b"GROUPS  " in names or b"PCOUNT  " in names \
+            or b"GCOUNT  " in names:   # the random-groups keywords, _PRIMARY_EXTRAS
         return None
     return found[2]
 

@@ -657,6 +657,12 @@ class Header:
         -------
         object
         """
+        if key.__class__ is str:
+            # the common case without raising and catching KeyError
+            name = _lookup(key)
+            if name not in COMMENTARY and _wildcard(key) is None:
+                pos = self._first(name)
+                return default if pos is None else self._card(pos).value
         try:
             return self[key]
         except (KeyError, IndexError):

@@ -612,3 +612,17 @@ def test_style_is_picklable():
     import pickle
     style = PreviewStyle(stretch="asinh", invert=True)
     assert pickle.loads(pickle.dumps(style)) == style
+
+
+def test_style_replace_cache_keeps_validation():
+    base = PreviewStyle()
+    first = base.replace(quality=60, stretch="asinh")
+    assert base.replace(stretch="asinh", quality=60) is first     # validated once
+    assert first == PreviewStyle(quality=60, stretch="asinh")
+    # Equal but differently typed values are validated on their own.
+    with pytest.raises(ValueError, match="quality"):
+        base.replace(quality=60.0)
+    with pytest.raises(TypeError, match="unknown"):
+        base.replace(colour="red")
+    # Unhashable values still work (uncached).
+    assert base.replace(percentiles=[1, 99]).percentiles == (1.0, 99.0)

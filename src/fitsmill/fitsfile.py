@@ -669,12 +669,9 @@ def _whole_primary_header(head):
 
 
 def _primary_head(fd):
-    """The first block of the file, and the next three when it has no END
-    (plate scans often have a few header blocks): at most two reads."""
-    head = os.pread(fd, BLOCK_SIZE, 0)
-    if len(head) == BLOCK_SIZE and find_end(head) < 0:
-        head += os.pread(fd, 3 * BLOCK_SIZE, BLOCK_SIZE)
-    return head
+    """The first four blocks of the file (plate scans often have a few
+    header blocks): one read serves most primary headers."""
+    return os.pread(fd, 4 * BLOCK_SIZE, 0)
 
 
 def _locate(fd, path, size, ext):

@@ -141,6 +141,7 @@ class KeywordSet:
                and not _GENERAL_ONLY.fullmatch(key) and type(value) in _PLAIN
                for key, value, _ in items):
             self._items = [_Item(*item) for item in items]
+            self._plans = {}      # keyword fields -> _plan()
 
     def __call__(self, header):
         """Set the keywords in ``header`` (changed in place and returned)."""
@@ -176,40 +177,28 @@ class KeywordSet:
         while names.endswith(_BLANK_FIELD) and \
                 block[len(names) * 10 - _CARD:len(names) * 10] == _BLANK:
             names = names[:-8]
-        # Declined: checksum cards (their policy is the general path's), and
-        # keywords the header's lookup would match in other spellings (it
-        # folds case and sees HIERARCH names).
-        if b"CHECKSUM" in names or b"DATASUM" in names or b"HIERARCH" in names \
-                or names.upper() != names:
+        plan = self._plans.get(names, False)
+        if plan is False:
+            plan = self._plan(names)
+            _remember(self._plans, names, plan)
+        if plan is None:
             return None
-        body_end = len(names) * 10   # 80 bytes of card per 8 of keyword
-        changes = []     # (offset, cards replaced, new images)
-        appended = []
-        for item in self._items:
-            i = names.find(item.field)
-            while i > 0 and i % 8:
-                i = names.find(item.field, i + 1)
-            if i < 0:
-                appended.append(item.new_image)
+        pieces = []
+        done = 0
+        for pos, item in plan:
+            if type(item) is bytes:     # the new cards
+                pieces += (block[done:pos], item)
+                done = pos
                 continue
-            pos = i * 10
-            if block[pos + 8:pos + 10] != b"= " or \
-                    block[pos + _CARD:pos + _CARD + 8] == b"CONTINUE":
+            if block[pos + 8:pos + 10] != b"= ":
                 return None
             image = item.replace(block[pos:pos + _CARD])
             if image is False:
                 return None
             if image is not None:
-                changes.append((pos, _CARD, image))
-        if appended:
-            changes.append((_append_offset(names), 0, b"".join(appended)))
-        changes.sort(key=lambda change: change[0])
-        pieces = []
-        done = 0
-        for pos, width, image in changes:
-            pieces += (block[done:pos], image)
-            done = pos + width
-        pieces.append(block[done:body_end])
+                pieces += (block[done:pos], image)
+                done = pos + _CARD
+        pieces.append(block[done:len(names) * 10])   # 80 bytes of card per 8 of keyword
         cards = b"".join(pieces)
         size = len(block)
         if len(cards) + _CARD > size:
@@ -218,6 +207,35 @@ class KeywordSet:
             # fewer blocks would do: blank cards keep the data where they are
             return cards + b" " * (size - len(cards) - _CARD) + _END
         return (cards + _END).ljust(size, b" ")
+
+    def _plan(self, names):
+        """Where this edit touches a header with these keyword fields:
+        (byte offset, _Item) in file order, and (byte offset, card images)
+        where new cards go; None when the general path must do the edit.
+        Archives repeat a few keyword sequences, so plans are kept per
+        sequence."""
+        # Declined: checksum cards (their policy is the general path's), and
+        # keywords the header's lookup would match in other spellings (it
+        # folds case and sees HIERARCH names).
+        if b"CHECKSUM" in names or b"DATASUM" in names or b"HIERARCH" in names \
+                or names.upper() != names:
+            return None
+        plan = []
+        appended = []
+        for item in self._items:
+            i = names.find(item.field)
+            while i > 0 and i % 8:
+                i = names.find(item.field, i + 1)
+            if i < 0:
+                appended.append(item.new_image)
+            elif names[i + 8:i + 16] == b"CONTINUE":
+                return None
+            else:
+                plan.append((i * 10, item))
+        if appended:
+            plan.append((_append_offset(names), b"".join(appended)))
+        plan.sort(key=lambda step: step[0])
+        return tuple(plan)
 
 
 def _append_offset(names):

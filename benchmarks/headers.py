@@ -16,15 +16,19 @@
    * astropy ``fits.open(mode="update")``.
 
 2. Grow the header of one big plate (default 200 MB of real data) by 50
-   cards, so that the file must be rewritten: fitsmill ``write_header``
-   (kernel copy), fitsio (CFITSIO shifts the data), astropy (update mode),
-   against ``cp`` of the same file.  Each runs in a fresh process on a fresh
-   copy; wall time and peak RSS above the process's size before the edit.
-   "cp + rename over original" is what any atomic replacement costs, and
-   the fair reference for fitsmill: on ext4, renaming over an existing
-   file starts writeback of the new file's delayed-allocation pages
-   (auto_da_alloc), which is what keeps it from ending up empty after a
-   system crash; ``cp`` to a new name skips that.
+   cards, so that the data must move: fitsmill ``write_header`` with the
+   undo log (the default; the file system shifts the data, see
+   fitsmill.blockshift), with undo log and fsync, and without the log (then
+   the file is copied by the kernel and renamed over the original); fitsio
+   (CFITSIO shifts the data by copying); astropy (update mode); against
+   ``cp`` of the same file.  Each runs in a fresh process on a fresh copy
+   that has been written back to disk (``sync``: at rest, as archive files
+   are); wall time and peak RSS above the process's size before the edit.
+   "cp + rename over original" is what any atomic replacement by copying
+   costs: on ext4, renaming over an existing file starts writeback of the
+   new file's delayed-allocation pages (auto_da_alloc), which is what keeps
+   it from ending up empty after a system crash; ``cp`` to a new name skips
+   that.
 
 The data of the small files are sparse (header edits never read them).
 Machines shared with other work give noisy figures: compare the ratios
@@ -230,7 +234,7 @@ def bench_small(directory, count, size, repeats):
 GROW_CHILD = r"""
 import json, os, sys, time
 method, path = sys.argv[1:3]
-if method == "fitsmill" or method == "fitsmill-fsync":
+if method.startswith("fitsmill"):
     from fitsmill import fitsfile, header
 elif method == "fitsio":
     import fitsio
@@ -248,7 +252,9 @@ if method.startswith("fitsmill"):
     header = fitsfile.read_header(path)
     for k, v in keys:
         header[k] = v
-    fitsfile.write_header(path, header, undo=False, fsync=method.endswith("fsync"))
+    # the undo log goes to $FITSMILL_UNDO_DIR (set by the parent)
+    fitsfile.write_header(path, header, undo=not method.endswith("copy"),
+                          fsync=method.endswith("fsync"))
 elif method == "fitsio":
     with fitsio.FITS(path, "rw") as f:
         for k, v in keys:
@@ -277,11 +283,13 @@ def bench_grow(directory, megabytes, repeats):
     other = os.path.join(directory, "other.fits")
     results = {}
     for rep in range(repeats):
-        for method in ("cp", "cp+mv", "fitsmill", "fitsmill-fsync", "fitsio",
-                       "astropy"):
-            # Every method starts from a fresh copy in the same state (just
-            # written, in the page cache); cp copies that copy.
+        for method in ("cp", "cp+mv", "fitsmill", "fitsmill-fsync", "fitsmill-copy",
+                       "fitsio", "astropy"):
+            # Every method starts from a fresh copy in the same state: in the
+            # page cache and written back (at rest, as archive files are);
+            # cp copies that copy.
             shutil.copyfile(plate, work)
+            os.sync()
             if method.startswith("cp"):
                 t0 = time.perf_counter()
                 subprocess.run(["cp", work, other], check=True)
@@ -293,8 +301,10 @@ def bench_grow(directory, megabytes, repeats):
                 if os.path.exists(other):
                     os.unlink(other)
             else:
+                env = dict(os.environ, FITSMILL_UNDO_DIR=os.path.join(directory, "undo"))
                 out = subprocess.run([sys.executable, "-c", GROW_CHILD, method, work],
-                                     check=True, capture_output=True, text=True).stdout
+                                     check=True, capture_output=True, text=True,
+                                     env=env).stdout
                 r = json.loads(out)
                 results.setdefault(method, []).append((r["seconds"], r["rss"]))
             os.unlink(work)
@@ -305,8 +315,9 @@ def bench_grow(directory, megabytes, repeats):
           f"({repeats} repeats, medians; fresh process and copy each time):")
     print(f"  {'method':26s} {'ms':>9s} {'x cp':>7s} {'x cp+mv':>8s} {'peak RSS +MiB':>14s}")
     labels = {"cp": "cp (reference)", "cp+mv": "cp + rename over original",
-              "fitsmill": "fitsmill (no fsync)",
-              "fitsmill-fsync": "fitsmill (fsync)", "fitsio": "fitsio write_key",
+              "fitsmill": "fitsmill (undo log)",
+              "fitsmill-fsync": "fitsmill (undo log+fsync)",
+              "fitsmill-copy": "fitsmill (no log: copy)", "fitsio": "fitsio write_key",
               "astropy": "astropy update mode"}
     for method, rows in results.items():
         t = statistics.median(r[0] for r in rows)

@@ -1,14 +1,17 @@
 """Helpers shared by the test modules (oracles that several modules use)."""
 
 import hashlib
+import math
+import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from astropy.io import fits
 
-__all__ = ["data_digests", "fitsverify", "require_program"]
+__all__ = ["data_digests", "fitsverify", "require_program", "shift_unit"]
 
 
 def require_program(name):
@@ -45,3 +48,20 @@ def data_digests(path):
     with fits.open(path) as hdul:
         spans = [(h.fileinfo()["datLoc"], h.size) for h in hdul]
     return [hashlib.sha256(raw[o:o + n]).hexdigest() for o, n in spans]
+
+
+def shift_unit(directory):
+    """Bytes per shift step in ``directory``; the test is skipped when its
+    file system cannot shift."""
+    from fitsmill._fileops import insert_range
+    fd, probe = tempfile.mkstemp(dir=directory)
+    try:
+        bsize = os.fstatvfs(fd).f_bsize
+        os.pwrite(fd, b"x" * 2 * bsize, 0)
+        insert_range(fd, 0, bsize)
+    except OSError as exc:
+        pytest.skip(f"the file system of {directory} cannot insert ranges: {exc}")
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+    return math.lcm(2880, bsize)

@@ -1,11 +1,12 @@
 """Kill safety of header writing.
 
 A child process edits the headers of a few hundred small files (in place,
-with checksums, and growing ones that need an atomic rewrite) and is killed
-with SIGKILL at a random moment, many times.  After every kill:
+with checksums, and growing ones that need an atomic rewrite or a shift of
+the data) and is killed with SIGKILL at a random moment, many times.  After
+every kill:
 
 * every file has either its old header (byte for byte) or its complete new
-  one, and its data bytes are unchanged;
+  one (for shifts: after ``recover``), and its data bytes are unchanged;
 * ``recover`` leaves no interrupted write and no temporary file behind;
 * ``undo`` restores every file byte for byte.
 
@@ -25,7 +26,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from common import fitsverify
+from common import fitsverify, shift_unit
 from fitsmill import fitsfile, undolog
 from fitsmill.checksum import check_hdu
 from fitsmill.header import Header
@@ -35,10 +36,12 @@ TRIALS = 24
 
 CHILD = r"""
 import sys
-from fitsmill import fitsfile
+from fitsmill import blockshift, fitsfile
 from fitsmill.undolog import UndoLog
 
 logdir, listfile, how = sys.argv[1:4]
+if how == "shift":          # growing headers shift the data, even in small files
+    blockshift.MIN_SHIFTED = 0
 paths = open(listfile).read().split()
 log = UndoLog(logdir, fsync=False)
 sys.stdout.write("ready\n")
@@ -48,7 +51,7 @@ def edit(index):
     def apply(header):
         header["MARK"] = ("edited", "set by the kill test")
         header["SEQ"] = index
-        if index % 3 == 0:                       # grows: atomic rewrite
+        if index % 3 == 0:                       # grows: atomic rewrite or shift
             for k in range(40):
                 header[f"GROW{k}"] = k
         return header
@@ -134,10 +137,18 @@ def run_trial(tmp_path, originals, kill_after, how="single"):
     child.send_signal(signal.SIGKILL)
     child.wait()
 
-    states = [classify(p, i, originals[i]) for i, p in enumerate(paths)]
+    # A shift killed before its header write leaves zeros at the start of
+    # the file until recovery; every other kind of write leaves the old or
+    # the new header.
+    states = None if how == "shift" else \
+        [classify(p, i, originals[i]) for i, p in enumerate(paths)]
     outcomes = undolog.recover(logdir, fsync=False)
     assert all(o.ok for o in outcomes), outcomes
-    assert [classify(p, i, originals[i]) for i, p in enumerate(paths)] == states
+    recovered = [classify(p, i, originals[i]) for i, p in enumerate(paths)]
+    assert states in (None, recovered)
+    states = recovered
+    shifted = sum(os.path.getsize(p) - len(raw) >= 64 * 2880
+                  for p, (raw, _, _) in zip(paths, originals))
     assert sorted(os.listdir(work)) == sorted(p.name for p in paths), "temp file left"
     log, = undolog.list_logs(logdir)
     assert "begun" not in undolog.log_summary(log)
@@ -155,7 +166,7 @@ def run_trial(tmp_path, originals, kill_after, how="single"):
     assert sum(o.action == "undone" for o in undone) == states.count("new")
     for path, (raw, _, _) in zip(paths, originals):
         assert path.read_bytes() == raw, f"{path}: not restored byte for byte"
-    return states
+    return states, shifted
 
 
 def edit_pass_seconds(directory, originals):
@@ -173,20 +184,26 @@ def edit_pass_seconds(directory, originals):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how, trials", [("single", TRIALS), ("batch", TRIALS // 2)])
+@pytest.mark.parametrize("how, trials", [("single", TRIALS), ("batch", TRIALS // 2),
+                                        ("shift", TRIALS // 2)])
 def test_sigkill_at_random_moments(tmp_path, pristine, how, trials):
-    """update_header file by file, and update_headers (several files
-    locked and begun in the log at once when the kill comes)."""
+    """update_header file by file, update_headers (several files locked
+    and begun in the log at once when the kill comes), and update_header
+    with growing headers shifting the data (fitsmill.blockshift)."""
     span = edit_pass_seconds(tmp_path / "probe", pristine)
+    if how == "shift":
+        shift_unit(tmp_path)            # skipped where the file system cannot
     rng = random.Random(1234)
-    mixed = 0
+    mixed = shifted = 0
     for trial in range(trials):
-        states = run_trial(tmp_path / f"t{trial}", pristine,
-                           kill_after=rng.uniform(0, span * 1.2), how=how)
+        states, grown = run_trial(tmp_path / f"t{trial}", pristine,
+                                  kill_after=rng.uniform(0, span * 1.2), how=how)
         mixed += 0 < states.count("new") < len(states)
+        shifted += grown
     # Some kills landed in the middle of a run, not only before or after it
     # (kept weak: the machine's speed varies).
     assert mixed >= 1
+    assert (shifted > 0) == (how == "shift")
 
 
 CONCURRENT_CHILD = r"""

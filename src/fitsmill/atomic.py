@@ -10,7 +10,7 @@ umask.
 import itertools
 import os
 
-__all__ = ["atomic_write", "fsync_directory", "discard"]
+__all__ = ["atomic_write", "fsync_directory", "discard", "pwrite_all"]
 
 _serial = itertools.count()
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -79,6 +79,19 @@ def _write_all(fd, data):
     view = memoryview(data).cast("B")
     while view:
         view = view[os.write(fd, view):]
+
+
+def pwrite_all(fd, data, offset):
+    """Write all of ``data`` at ``offset`` of ``fd`` (pwrite may write less)."""
+    n = os.pwrite(fd, data, offset)
+    if n == len(data):
+        return
+    view = memoryview(data)[n:]
+    offset += n
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
 
 
 def fsync_directory(directory):

@@ -5,8 +5,8 @@ Reading walks the headers only: each header is read block by block up to its
 END card, the size of the data is computed from the header and the data is
 skipped, never read.  Writing (:func:`write_header`, :func:`update_header`)
 replaces one HDU's header in place when the new header fits the old blocks,
-and otherwise rewrites the file atomically; see its docstring for the
-guarantees.  Every write is recorded first in an undo log
+and otherwise shifts the data (:mod:`fitsmill.blockshift`) or rewrites the
+file atomically; see its docstring for the guarantees.  Every write is recorded first in an undo log
 (:mod:`fitsmill.undolog`: where the logs live, recovery, undo), layout
 checks live in :mod:`fitsmill.layout` and checksums in
 :mod:`fitsmill.checksum`.
@@ -21,7 +21,8 @@ import stat
 import threading
 
 from fitsmill._cards import check_header, find_end
-from fitsmill.atomic import discard, fsync_directory
+from fitsmill import blockshift
+from fitsmill.atomic import discard, fsync_directory, pwrite_all
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
 from fitsmill.keywordset import KeywordSet
@@ -441,8 +442,9 @@ def _old_header(info, path):
     return info.header
 
 
-def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
-    """The new header's bytes for ``info``'s place (checksums filled in)."""
+def _compose(info, new, *, grow, reserve, checksum, force, shift, fd, path):
+    """The new header's bytes for ``info``'s place (checksums filled in);
+    ``shift``: a growing header may be sized for :mod:`fitsmill.blockshift`."""
     from fitsmill import checksum as ck
     cards = _card_bytes(new)
     # Equal layout signatures settle it cheaply; otherwise compare values.
@@ -470,6 +472,8 @@ def _compose(info, new, *, grow, reserve, checksum, force, fd, path):
             "block(s) missing and growing the file is forbidden")
     else:
         blocks = needed + reserve
+        if shift:
+            blocks = blockshift.grown_blocks(fd, info.header_offset, have, blocks)
     out = _layout_blocks(cards, blocks)
     if checksum:
         out = ck.fill_checksum(out, datasum)
@@ -522,18 +526,6 @@ def _same_inode(path, st):
     return (now.st_ino, now.st_dev) == (st.st_ino, st.st_dev)
 
 
-def _pwrite_all(fd, data, offset):
-    n = os.pwrite(fd, data, offset)
-    if n == len(data):
-        return
-    view = memoryview(data)[n:]
-    offset += n
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view = view[n:]
-        offset += n
-
-
 def _copy_range(src, dst, src_offset, count, dst_offset, path):
     """Copy bytes between files in the kernel (no user-space buffer)."""
     fast = True
@@ -573,7 +565,7 @@ def _rewrite(fd, path, st, offset, old_size, new_bytes, tmp, fsync):
     tfd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         _copy_range(fd, tfd, 0, offset, 0, path)
-        _pwrite_all(tfd, new_bytes, offset)
+        pwrite_all(tfd, new_bytes, offset)
         rest = st.st_size - offset - old_size
         _copy_range(fd, tfd, offset + old_size, rest, offset + len(new_bytes), path)
         if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
@@ -620,12 +612,16 @@ def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
     if len(new_bytes) == len(old_bytes):
         seq = log.begin(path, offset, old_bytes, new_bytes, st, "in place",
                         fsync=fsync) if log else None
-        _pwrite_all(fd, new_bytes, offset)
+        pwrite_all(fd, new_bytes, offset)
         if fsync:
             os.fdatasync(fd)
         if log:
             log.done(seq, os.fstat(fd))
         return "in place"
+    if offset == 0:
+        result = blockshift.resize(fd, path, st, old_bytes, new_bytes, log, fsync)
+        if result:
+            return result
     # The rename must replace the file itself, not a symbolic link to it.
     real = os.path.realpath(path)
     tmp = _temp_name(real)
@@ -704,12 +700,19 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
       blanks to the block end; when it needs fewer blocks, blank cards fill
       the space so the data stay where they are).  Data bytes are never read
       or written and the file keeps its inode.
-    * It needs more blocks: a temporary file in the same directory receives
-      everything before the header, the new header (plus ``reserve`` blank
-      blocks of headroom) and everything after the old header, copied by the
-      kernel (``copy_file_range``); it is flushed, renamed over the original
-      and the directory is flushed.  Mode, owner and group are kept; other
-      metadata (ACLs, xattrs, mtime) are not.
+    * It needs more blocks, the header starts the file, more than
+      :data:`fitsmill.blockshift.MIN_SHIFTED` bytes follow it, the write is
+      logged (``undo``) and the file system can insert blocks (ext4, XFS):
+      the file system shifts the data by whole blocks without copying them
+      (:mod:`fitsmill.blockshift`); the header grows to the next multiple of
+      the shift step (64 blocks with 4096-byte file-system blocks), the
+      extra blocks being blank headroom.  The file keeps its inode.
+    * It needs more blocks otherwise: a temporary file in the same directory
+      receives everything before the header, the new header (plus
+      ``reserve`` blank blocks of headroom) and everything after the old
+      header, copied by the kernel (``copy_file_range``); it is flushed,
+      renamed over the original and the directory is flushed.  Mode, owner
+      and group are kept; other metadata (ACLs, xattrs, mtime) are not.
     * Before the file is touched, its old header bytes and identity go to
       the undo log (:mod:`fitsmill.undolog`), so an interrupted run can be
       recovered and a finished one undone (``fitsmill headers recover`` /
@@ -754,8 +757,8 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
     Returns
     -------
     str
-        ``"in place"``, ``"rewritten"`` or ``"unchanged"`` (identical bytes,
-        nothing written).
+        ``"in place"``, ``"grown"`` (data shifted), ``"rewritten"`` (file
+        copied) or ``"unchanged"`` (identical bytes, nothing written).
 
     Raises
     ------
@@ -784,7 +787,8 @@ def _write(path, ext, make, hand_over, *, grow="rewrite", reserve=0,
     fd, st = _open_locked(path, wait)
     try:
         info, out = _new_bytes(fd, st, path, ext, make, hand_over, grow=grow,
-                               reserve=reserve, checksum=checksum, force=force)
+                               reserve=reserve, checksum=checksum, force=force,
+                               shift=bool(undo))
         result = _replace(fd, path, st, info.header_offset, info.header_bytes, out,
                           undo, fsync)
     except BaseException:
@@ -902,7 +906,7 @@ class _Group:
                  for _, path, st, offset, old, new in pending],
                 fsync=self.fsync) if self.log and pending else None
             for fd, _, _, offset, _, new in pending:
-                _pwrite_all(fd, new, offset)
+                pwrite_all(fd, new, offset)
             if self.fsync:
                 for fd, *_ in pending:
                     os.fdatasync(fd)
@@ -971,7 +975,8 @@ def update_headers(edits, ext=0, *, group=64, on_error=None, grow="rewrite",
     if isinstance(group, bool) or not isinstance(group, int) or group < 1:
         raise ValueError(f"group must be a positive int, not {group!r}")
     batch = _Group(_log_for(undo), fsync)
-    options = dict(grow=grow, reserve=reserve, checksum=checksum, force=force)
+    options = dict(grow=grow, reserve=reserve, checksum=checksum, force=force,
+                   shift=bool(undo))
     results = []
 
     def failed(path, exc):
@@ -1037,7 +1042,9 @@ def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,
 
     The low-level primitive under :func:`write_header` (no layout check,
     no checksum), used to restore logged headers byte for byte: in place
-    when the sizes match, by an atomic rewrite otherwise.
+    when the sizes match; otherwise, at the start of the file and with an
+    undo log, by shifting the data when the size difference is a whole
+    shift step (:mod:`fitsmill.blockshift`), else by an atomic rewrite.
 
     Parameters
     ----------
@@ -1052,7 +1059,7 @@ def write_header_bytes(path, offset, old_size, new_bytes, *, undo=True,
     Returns
     -------
     str
-        As for :func:`write_header`.
+        As for :func:`write_header`, or ``"shrunk"`` (data shifted back).
     """
     if len(new_bytes) % BLOCK_SIZE or _end_card_at(new_bytes[-BLOCK_SIZE:]) < 0:
         raise ValueError("new_bytes must be whole 2880-byte blocks ending with END")

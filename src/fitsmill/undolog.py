@@ -10,8 +10,8 @@ written; a ``done`` record with the new identity follows the write.
 * :func:`recover` finishes the story of every ``begin`` without ``done``
   (a killed or crashed run): a file that already has its new header is
   marked done, one that still has its old header is left alone, and a torn
-  in-place write is rolled back to the old bytes; leftover temporary files
-  are removed.
+  in-place write or an interrupted resize by shifting is rolled back to
+  the old bytes; leftover temporary files are removed.
 * :func:`undo` puts the old header bytes back, byte for byte, for every
   finished write of a run, newest first.  A file whose header or identity
   changed since is left alone and reported.
@@ -34,6 +34,7 @@ import time
 
 from fitsmill.errors import FitsmillError
 from fitsmill.atomic import fsync_directory
+from fitsmill.blockshift import roll_back
 from fitsmill.fitsfile import write_header_bytes
 
 __all__ = ["UndoLog", "default_undo_dir", "current_log", "list_logs", "log_summary",
@@ -144,7 +145,9 @@ class UndoLog:
             The header as it is and as it will be (whole blocks).
         st : os.stat_result
             The file's state before the write.
-        how : {"in place", "rewrite"}
+        how : {"in place", "rewrite", "insert", "collapse"}
+            "insert" and "collapse" resize a header at the start of the file
+            by shifting the data (:mod:`fitsmill.blockshift`).
         tmp : str, optional
             The temporary file a rewrite creates.
         fsync : bool, optional
@@ -188,6 +191,11 @@ class UndoLog:
         self._append([f'{{"op":"done","seq":{seq:d},"id":[{st.st_size:d},'
                       f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n' for seq, st in finished],
                      sync=False)
+
+    def void(self, seq):
+        """Record that write ``seq`` did not happen (it failed before the
+        file changed, or was rolled back)."""
+        self._append([f'{{"op":"void","seq":{seq:d}}}\n'], sync=False)
 
     def close(self):
         """Release the log (idempotent); a log that recorded nothing is
@@ -359,6 +367,8 @@ def _recover_entry(entry, fsync):
         current = _pread_exact(fd, len(old), entry["offset"])
         if current == old:
             return Outcome(path, "not applied"), None
+        if entry["how"] in ("insert", "collapse"):
+            return _recover_shift(fd, path, entry, old, fsync), None
         if entry["how"] != "in place" or current is None:
             return Outcome(path, "skipped",
                            "header is neither the old nor the new one"), None
@@ -370,6 +380,18 @@ def _recover_entry(entry, fsync):
         return Outcome(path, "rolled back"), None
     finally:
         os.close(fd)
+
+
+def _recover_shift(fd, path, entry, old, fsync):
+    """A header resize by shifting (:mod:`fitsmill.blockshift`) stopped
+    after the shift: roll it back (the old header bytes are in the log)."""
+    delta = entry["new_size"] - len(old)
+    if os.fstat(fd).st_size != entry["id"][0] + delta:
+        return Outcome(path, "skipped", "header is neither the old nor the new one")
+    roll_back(fd, old, delta)
+    if fsync:
+        os.fsync(fd)
+    return Outcome(path, "rolled back")
 
 
 def recover(directory=None, logs=None, fsync=True):

@@ -190,7 +190,7 @@ class KeywordSet:
                 pieces += (block[done:pos], item)
                 done = pos
                 continue
-            if block[pos + 8:pos + 10] != b"= ":
+            if not block.startswith(b"= ", pos + 8):
                 return None
             image = item.replace(block[pos:pos + _CARD])
             if image is False:

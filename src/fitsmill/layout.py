@@ -162,6 +162,9 @@ _EXTENSION_EXTRAS = (b"TFIELDS ", b"THEAP   ", b"TFORM", b"TBCOL", b"Z")
 _PRIMARY_INITIALS = b"GPH"
 _EXTENSION_INITIALS = b"TZH"
 _HIERARCH = b"HIERARCH"
+# primary_data_size's keyword check, remembered per keyword sequence (an
+# archive repeats a few; looking one up costs a fraction of the searches).
+_PLAIN_NAMES = {}
 
 
 def _axis_cards(naxis, is_ext):
@@ -308,11 +311,16 @@ def primary_data_size(raw, names):
         in standard order, without random groups and HIERARCH cards.
     """
     found = _cached_mandatory(raw)
-    if found is None or found[0] or len(found[1]) > len(names) * (CARD // 8) \
-            or _HIERARCH in names or b"GROUPS  " in names or b"PCOUNT  " in names \
-            or b"GCOUNT  " in names:   # the random-groups keywords, _PRIMARY_EXTRAS
+    if found is None or found[0] or len(found[1]) > len(names) * (CARD // 8):
         return None
-    return found[2]
+    plain = _PLAIN_NAMES.get(names)
+    if plain is None:
+        # no HIERARCH card, no random-groups keyword (_PRIMARY_EXTRAS)
+        plain = _HIERARCH not in names and not any(k in names for k in _PRIMARY_EXTRAS)
+        if len(_PLAIN_NAMES) >= _SHAPES_MAX:
+            _PLAIN_NAMES.clear()
+        _PLAIN_NAMES[names] = plain
+    return found[2] if plain else None
 
 
 def same_layout(signature, cards):

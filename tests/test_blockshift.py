@@ -98,6 +98,32 @@ def test_without_undo_log_the_file_is_copied(tmp_path, plate):
     assert fitsfile.find_hdu(plate).header_size == needed * BLOCK   # no headroom
 
 
+def test_grow_copy_never_shifts(tmp_path, plate):
+    shift_unit(tmp_path)
+    inode = os.stat(plate).st_ino
+    needed = fitsfile.find_hdu(plate).header_size // BLOCK + 1
+    log = undolog.UndoLog(tmp_path / "logs")
+    assert fitsfile.update_header(plate, grow, undo=log, grow="copy") == "rewritten"
+    log.close()
+    assert os.stat(plate).st_ino != inode
+    assert fitsfile.find_hdu(plate).header_size == needed * BLOCK
+
+
+def test_cli_grow_policies(tmp_path, plate):
+    """``fitsmill headers set`` shifts by default and copies with --grow copy."""
+    from fitsmill.cli import main
+    shift_unit(tmp_path)
+    keys = [f"NEW{i}=1" for i in range(40)]
+    other = tmp_path / "other.fits"
+    other.write_bytes(plate.read_bytes())
+    inodes = os.stat(plate).st_ino, os.stat(other).st_ino
+    assert main(["headers", "set", *keys, str(plate)]) == 0
+    assert main(["headers", "set", "--grow", "copy", *keys, str(other)]) == 0
+    assert os.stat(plate).st_ino == inodes[0] and os.stat(other).st_ino != inodes[1]
+    assert fitsfile.read_header(plate)["NEW39"] == fitsfile.read_header(other)["NEW39"] == 1
+    assert data_digests(plate) == data_digests(other)
+
+
 def test_small_files_are_copied(tmp_path):
     shift_unit(tmp_path)
     path = make_plate(tmp_path / "small.fits", 100)

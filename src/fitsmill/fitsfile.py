@@ -395,7 +395,7 @@ def readPrimaryHeaderQuick(f, maxHeaderBlocks=40):
 
 # ---------------------------------------------------------------- writing
 
-_GROW_POLICIES = ("rewrite", "forbid")
+_GROW_POLICIES = ("rewrite", "copy", "forbid")
 _CHECKSUM_POLICIES = ("auto", "recompute", True, False)
 
 
@@ -604,8 +604,9 @@ def _log_for(undo):
     return undo or None
 
 
-def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
-    """Put ``new_bytes`` where ``old_bytes`` are; returns what was done."""
+def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync, shift=True):
+    """Put ``new_bytes`` where ``old_bytes`` are; returns what was done.
+    ``shift``: a size change may shift the data (:mod:`fitsmill.blockshift`)."""
     if new_bytes == old_bytes:
         return "unchanged"
     log = _log_for(undo)
@@ -618,7 +619,7 @@ def _replace(fd, path, st, offset, old_bytes, new_bytes, undo, fsync):
         if log:
             log.done(seq, os.fstat(fd))
         return "in place"
-    if offset == 0:
+    if shift and offset == 0:
         result = blockshift.resize(fd, path, st, old_bytes, new_bytes, log, fsync)
         if result:
             return result
@@ -702,7 +703,8 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
       or written and the file keeps its inode.
     * It needs more blocks, the header starts the file, more than
       :data:`fitsmill.blockshift.MIN_SHIFTED` bytes follow it, the write is
-      logged (``undo``) and the file system can insert blocks (ext4, XFS):
+      logged (``undo``), ``grow="rewrite"`` and the file system can insert
+      blocks (ext4, XFS):
       the file system shifts the data by whole blocks without copying them
       (:mod:`fitsmill.blockshift`); the header grows to the next multiple of
       the shift step (64 blocks with 4096-byte file-system blocks), the
@@ -729,9 +731,13 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
     ext : int, str or (str, int)
         HDU index, EXTNAME or (EXTNAME, EXTVER).  A tile-compressed image is
         edited in its own (BINTABLE) HDU.
-    grow : {"rewrite", "forbid"}
-        What to do when the header needs more blocks; "forbid" raises
-        :class:`HeaderSpaceError` saying how many blocks are missing.
+    grow : {"rewrite", "copy", "forbid"}
+        What to do when the header needs more blocks: "rewrite" shifts the
+        data where it can (see above) and copies otherwise; "copy" always
+        copies (the file then has its old or its new header at every
+        instant, even if the process is killed, without needing the undo
+        log's recovery); "forbid" raises :class:`HeaderSpaceError` saying
+        how many blocks are missing.
     reserve : int
         Blank blocks of headroom to add when the file is rewritten.
     checksum : {"auto", True, False, "recompute"}
@@ -786,16 +792,23 @@ def _write(path, ext, make, hand_over, *, grow="rewrite", reserve=0,
     path = _writable_path(path)
     fd, st = _open_locked(path, wait)
     try:
+        shift = _shifts(grow, undo)
         info, out = _new_bytes(fd, st, path, ext, make, hand_over, grow=grow,
                                reserve=reserve, checksum=checksum, force=force,
-                               shift=bool(undo))
+                               shift=shift)
         result = _replace(fd, path, st, info.header_offset, info.header_bytes, out,
-                          undo, fsync)
+                          undo, fsync, shift)
     except BaseException:
         os.close(fd)
         raise
     _release(fd, result)
     return result
+
+
+def _shifts(grow, undo):
+    """Whether a growing header may shift the data: only with the undo log,
+    which is what makes an interrupted shift recoverable."""
+    return grow == "rewrite" and bool(undo)
 
 
 def _check_options(ext, grow, reserve, checksum):
@@ -975,8 +988,9 @@ def update_headers(edits, ext=0, *, group=64, on_error=None, grow="rewrite",
     if isinstance(group, bool) or not isinstance(group, int) or group < 1:
         raise ValueError(f"group must be a positive int, not {group!r}")
     batch = _Group(_log_for(undo), fsync)
+    shift = _shifts(grow, undo)
     options = dict(grow=grow, reserve=reserve, checksum=checksum, force=force,
-                   shift=bool(undo))
+                   shift=shift)
     results = []
 
     def failed(path, exc):
@@ -1010,7 +1024,7 @@ def update_headers(edits, ext=0, *, group=64, on_error=None, grow="rewrite",
                 in_place = len(out) == len(old) and out != old
                 if not in_place:
                     result = _replace(fd, path, st, info.header_offset, old, out,
-                                      undo, fsync)
+                                      undo, fsync, shift)
             except BaseException as exc:
                 os.close(fd)
                 if not isinstance(exc, Exception):

@@ -248,9 +248,10 @@ def _write_options(p):
     p.add_argument("--history", action="store_true",
                    help="add a HISTORY card recording the edit")
     p.add_argument("--bail", action="store_true", help="stop at the first failure")
-    p.add_argument("--grow", choices=("rewrite", "forbid"), default="rewrite",
-                   help="when the header needs more blocks: rewrite the file "
-                        "atomically (default) or fail")
+    p.add_argument("--grow", choices=("rewrite", "copy", "forbid"), default="rewrite",
+                   help="when the header needs more blocks: shift the data of big "
+                        "files (with the undo log) or rewrite the file atomically "
+                        "(default), always rewrite (copy), or fail")
     p.add_argument("--reserve", type=int, default=0, metavar="N",
                    help="blank blocks of headroom to add when rewriting")
     p.add_argument("--checksum", choices=("auto", "yes", "no"), default="auto",

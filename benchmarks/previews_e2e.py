@@ -264,15 +264,15 @@ def fitsmill_run(inputs, sources, preview_dir, procs, extra=()):
 def interleaved(cases, repeats, out):
     """Medians per case, the cases taking turns in each round (so that load
     drifts on a shared machine hit them alike).  Each call gets a new,
-    empty output directory, removed afterwards and untimed: replacing files
-    frees blocks, which on this machine's ext4 with ``discard`` costs more
-    than making a preview."""
+    empty output directory, and nothing is deleted until the whole run is
+    over: replacing or deleting files makes later file creation slow on
+    some file systems (ext4 without a journal, as on the machine this was
+    written on, skips recently deleted inodes one by one for minutes), so
+    deleting between runs would charge one case for the previous one."""
     results = {name: [] for name in cases}
     for i in range(repeats):
         for name, fn in cases.items():
-            target = os.path.join(out, f"{name}-{i}")
-            results[name].append(fn(target))
-            shutil.rmtree(target, ignore_errors=True)
+            results[name].append(fn(os.path.join(out, f"{name}-{i}")))
     medians = {}
     for name, values in results.items():
         if isinstance(values[0], tuple):

@@ -264,7 +264,9 @@ class FitsPreviewMaker(PreviewMaker):
 
     def __init__(self, opts=None, dd=None):
         super().__init__(opts, dd)
-        # Import the reader now, not inside the first preview of the run.
+        # Import the reader and its HDU lookup now, not inside the first
+        # preview of the run (pool workers forked later inherit them).
+        import fitsmill.fitsfile  # noqa: F401
         import fitsmill.scaledrows  # noqa: F401
         # Bad look options fail the run once, up front (not per source).
         self._check_extension(self.style.format)

@@ -7,6 +7,11 @@ file, or remove one, by shifting the extents after it
 keeps its inode, hard links, ACLs and extended attributes, and a 2 GB plate
 grows its header in milliseconds instead of the second a copy takes.
 
+Unlike a copy renamed over the original, the shift changes the file that
+other programs have open: one reading the data while it moves (a viewer
+with the file memory-mapped) sees them at the new offsets.  The file system
+also drops the file's cached pages.
+
 The shift must be a whole number of file-system blocks and of FITS blocks:
 with 4096-byte blocks, multiples of 184320 bytes (64 FITS blocks).  So a
 header that grows this way gets blank headroom up to the next multiple

@@ -24,6 +24,7 @@ a sensible picture for constant images and NaNs.
 import functools
 import io
 import math
+import sys
 
 import numpy as np
 from PIL import Image
@@ -58,8 +59,10 @@ def _style(style, overrides):
 def _image(image, name="image"):
     # Floating input is used as it is (no copy); integers become float32,
     # which is exact for 16-bit data and ample for a picture otherwise.
-    # Masked pixels of a masked array are treated like NaN.
-    if isinstance(image, np.ma.MaskedArray):
+    # Masked pixels of a masked array are treated like NaN.  (Asking
+    # np.ma would import numpy.ma, 30 ms; a masked array means it is loaded.)
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(image, ma.MaskedArray):
         image = image.astype(np.result_type(image.dtype, np.float32)).filled(np.nan)
     arr = np.asarray(image)
     if arr.ndim != 2:

@@ -429,11 +429,33 @@ def format_plain_card(key, value, comment, keyword=None):
         For NaN/infinity, a string outside printable ASCII or a comment
         that does not fit.
     """
-    if isinstance(value, str):
+    cls = value.__class__
+    # The usual cards first: a value field of at most 20 characters, at
+    # most 47 of comment, so that the card is the fixed-format layout
+    # padded to 80 columns (what the general path below gives them too).
+    if cls is str:
+        if value.isascii() and value.isprintable():
+            quoted = f"'{value.replace(_QUOTE, _QUOTE * 2):8}'"
+            if len(quoted) <= 20 and len(comment) <= 47:
+                return f"{key:8}= {quoted:20} / {comment:47}" if comment \
+                    else f"{key:8}= {quoted:20}{_BLANK50}"
         check_text(value, "string value")
         return _format_string_card(key, value, comment)
+    if cls is int:
+        field = str(value)
+    elif cls is float:
+        field = _format_float(value)
+    else:
+        field = None
+    if field is not None and len(field) <= 20 and len(comment) <= 47:
+        return f"{key:8}= {field:>20} / {comment:47}" if comment \
+            else f"{key:8}= {field:>20}{_BLANK50}"
     return _assemble(f"{key:8}= ", format_value(value), comment,
                      key if keyword is None else keyword)
+
+
+_QUOTE = "'"
+_BLANK50 = " " * 50
 
 
 def card_problems(image):

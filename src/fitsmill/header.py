@@ -26,6 +26,7 @@ instead of being truncated; reading the value of an unparsable card raises
 import os
 import re
 from collections.abc import Sequence
+from itertools import takewhile
 
 from fitsmill import _cards
 from fitsmill.card import Card, as_card
@@ -53,12 +54,20 @@ def _lookup(keyword):
         name = normalize_keyword(keyword)
         if len(_LOOKUP) < 4096:
             _LOOKUP[keyword] = name
+            if name == keyword and is_standard_keyword(name):
+                _SPELT_STANDARD.add(keyword)
     return name
+
+
+# The keywords of _LOOKUP that are standard value keywords spelt in their
+# lookup form: h[key] = value takes its shortest path for them.
+_SPELT_STANDARD = set()
 
 
 # Value types that coerce_value leaves as they are (subclasses such as
 # IntEnum take the general path of Card()).
 _PLAIN = frozenset((bool, int, float, complex, str, type(None)))
+_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 def _wildcard(key):
@@ -69,6 +78,11 @@ def _wildcard(key):
         return None
     text = key.replace("*", ".*").replace("?", ".").replace("...", r"\S*")
     return re.compile(text + "$", re.IGNORECASE)
+
+
+def _run_length(predicate, items):
+    """How many items from the start pass ``predicate`` (counted in C)."""
+    return len(list(takewhile(predicate, items)))
 
 
 def _split_value(value):
@@ -233,6 +247,25 @@ class Header:
         header._index = None
         header._probes = 0
         header._end = end
+        return header
+
+    @classmethod
+    def _from_checked(cls, images, keywords):
+        """A Header of card images taken from fitsmill Headers (or made by
+        fitsmill), so valid and not scanned again, with their keywords as
+        :meth:`keys` reports them (both lists are copied)."""
+        header = cls.__new__(cls)
+        header._image_list = list(images)
+        header._cards = [None] * len(images)
+        # Lookup keywords are the reported ones in upper case (one test of
+        # all of them: ASCII upper-casing keeps lengths).
+        joined = "\n".join(keywords)
+        header._mixed = joined != joined.upper()
+        header._keys = [name.upper() for name in keywords] if header._mixed \
+            else list(keywords)
+        header._index = None
+        header._probes = 0
+        header._end = _END
         return header
 
     @classmethod
@@ -435,12 +468,11 @@ class Header:
         index = self._index
         if index is None:
             self._probes += 1
-            if self._probes <= 8:
-                try:
-                    return self._keys.index(key)
-                except ValueError:
-                    return None
             keys = self._keys
+            if self._probes <= 8:
+                # (a miss, the usual case when cards are added, costs one
+                # scan; catching list.index's ValueError costs more)
+                return keys.index(key) if key in keys else None
             index = self._index = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))
         return index.get(key)
 
@@ -539,12 +571,8 @@ class Header:
             or [Card(key, "")]
 
     def _trailing_blanks(self):
-        count = 0
-        for image in reversed(self._image_list):
-            if image.strip():
-                break
-            count += 1
-        return count
+        # (images hold printable ASCII: blank means all spaces)
+        return _run_length(str.isspace, reversed(self._image_list))
 
     def _use_blanks(self, count):
         """Drop up to ``count`` blank cards from the end (room taken by new
@@ -569,6 +597,12 @@ class Header:
         return self._first(_lookup(key)) is not None
 
     def __getitem__(self, key):
+        if isinstance(key, str) and key in _SPELT_STANDARD:
+            # no pattern, no commentary: the usual lookup, shortest path
+            pos = self._first(key)
+            if pos is None:
+                raise KeyError(f"keyword {key!r} not found")
+            return self._card(pos).value
         if isinstance(key, slice):
             header = Header()
             header._image_list = self._image_list[key]
@@ -596,7 +630,15 @@ class Header:
         return self._card(self._position(key)).value
 
     def __setitem__(self, key, value):
-        value, comment = _split_value(value)
+        if value.__class__ is tuple and len(value) == 2:
+            # (value, comment), the usual tuple, without a call
+            value, comment = value
+            if comment is None:
+                comment = ""
+        elif isinstance(value, tuple):
+            value, comment = _split_value(value)
+        else:
+            comment = None
         if isinstance(key, str):
             self._update(key, value, comment)
         else:
@@ -619,31 +661,47 @@ class Header:
         self._delete(self._position(key))
 
     def _update(self, keyword, value, comment):
-        name = _lookup(keyword)
-        if name in COMMENTARY:
-            cards = self._commentary(name, value)
-            found = self._positions(name)
-            if found:
-                pos = found[-1] + 1
-                for card in reversed(cards):
-                    self.insert(pos, card, useblanks=bool(name or value))
-            else:
-                for card in cards:
-                    self.append(card, bottom=True)
-            return
+        if keyword in _SPELT_STANDARD:
+            name = keyword  # neither commentary nor HIERARCH
+        else:
+            name = _lookup(keyword)
+            if name in COMMENTARY:
+                cards = self._commentary(name, value)
+                found = self._positions(name)
+                if found:
+                    pos = found[-1] + 1
+                    for card in reversed(cards):
+                        self.insert(pos, card, useblanks=bool(name or value))
+                else:
+                    for card in cards:
+                        self.append(card, bottom=True)
+                return
         pos = self._first(name)
         if pos is not None:
             self._replace(pos, value, comment)
-        elif (value.__class__ in _PLAIN and comment.__class__ in (str, type(None))
-              and name == keyword.upper() and is_standard_keyword(name)):
-            # what Card() makes of a plain keyword and value, minus the
-            # checks that cannot fail here
-            comment = "" if comment is None else comment
-            check_text(comment, "comment")
-            self._append_at(self._append_position(True), Card._from_image(
-                format_plain_card(name, value, comment, keyword)), name, True)
+        elif (value.__class__ in _PLAIN and comment.__class__ in _TEXT_OR_NONE
+              and (name is keyword or name == keyword.upper()
+                   and is_standard_keyword(name))):
+            self._add_plain(name, value, "" if comment is None else comment, keyword)
         else:
             self.append(Card(keyword, value, comment))
+
+    def _add_plain(self, name, value, comment, keyword):
+        """Append a card of a standard keyword (upper case, not in the
+        header) with a value of a _PLAIN type: what Card() and append()
+        make of it, minus the checks that cannot fail here."""
+        if not (comment.isascii() and comment.isprintable()):
+            check_text(comment, "comment")
+        image = format_plain_card(name, value, comment, keyword)
+        pos = self._append_position(True)
+        images = self._image_list
+        images.insert(pos, image)
+        self._cards.insert(pos, None)  # parsed if looked at
+        self._keys.insert(pos, name)
+        self._index = None  # (what _drop_index does)
+        self._probes = 0
+        if images[-1].isspace():
+            self._use_blanks(len(image) // CARD)
 
     def get(self, key, default=None):
         """The value of ``key``, or ``default`` when it is absent.
@@ -841,12 +899,9 @@ class Header:
     def _append_position(self, above_commentary):
         """Where append puts a card: after the last non-blank card, and with
         ``above_commentary`` also before the trailing commentary cards."""
-        pos = len(self._image_list)
-        while pos > 0 and not self._image_list[pos - 1].strip():
-            pos -= 1
+        pos = len(self._image_list) - self._trailing_blanks()
         if above_commentary:
-            while pos > 0 and self._keys[pos - 1] in COMMENTARY:
-                pos -= 1
+            pos -= _run_length(COMMENTARY.__contains__, reversed(self._keys[:pos]))
         return pos
 
     def _append_at(self, pos, card, key, useblanks):

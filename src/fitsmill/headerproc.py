@@ -45,6 +45,7 @@ applying it would drop their cards).
 
 import os
 import sys
+from itertools import compress
 
 from fitsmill import fitsfile
 from fitsmill.atomic import atomic_write
@@ -84,6 +85,83 @@ _CACHE_CARDS = {
     "BITPIX": Card("BITPIX", 8, "number of bits per data pixel").image,
     "NAXIS": Card("NAXIS", 0, "no data").image,
 }
+
+
+# The keywords and images of _CACHE_CARDS, in order: they follow a
+# header's own cards in the source lists the cache orders index.
+_CACHE_KEYS = tuple(_CACHE_CARDS)
+_CACHE_IMAGES = list(_CACHE_CARDS.values())
+
+# Card orders kept per header shape (the keywords in order; headers of one
+# archive share a few shapes), so that the cards of each file are merely
+# picked: see _cache_order and _merge_order.  Bounded.
+_ORDERS = {}
+
+
+def _remember(key, value):
+    if len(_ORDERS) < 4096:
+        _ORDERS[key] = value
+    return value
+
+
+def _cache_order(cards):
+    """Where the cards of the cache of ``cards`` (a CardList) come from,
+    before sorting: positions in ``cards.images + _CACHE_IMAGES``; and the
+    keywords of those cards.  The structural cards a data-less header needs
+    are added (sorting puts them in their places), BITPIX and NAXIS
+    replaced (SIMPLE is kept as it is), the rest of :data:`_CACHE_WATCH`
+    dropped."""
+    keys = cards.keys
+    shape = tuple(keys)
+    found = _ORDERS.get(shape)
+    if found is not None:
+        return found
+    size = len(keys)
+    order, kept = list(range(size)), [True] * size
+    # Only the watched cards are visited (found with C loops), not all.
+    present = _CACHE_WATCH.intersection(keys)
+    for keyword in present:
+        for pos in cards.positions(keyword):
+            if keyword in _NOT_IN_CACHE:
+                kept[pos] = False
+            elif keyword != "SIMPLE":
+                order[pos] = size + _CACHE_KEYS.index(keyword)
+    order = [size + number for number, keyword in enumerate(_CACHE_KEYS)
+             if keyword not in present] + list(compress(order, kept))
+    source_keys = keys + list(_CACHE_KEYS)
+    return _remember(shape, (order, tuple(map(source_keys.__getitem__, order))))
+
+
+def _merge_order(cached, current, keep):
+    """Where the cards of a cached header (CardList ``cached``) merged with
+    the file's (``current``) come from: positions in ``cached.images +
+    current.images``; and the keywords of those cards.  See
+    :meth:`HeaderProcessor._fixHeaderDataKeys`; ``keep`` is its set of
+    keywords taken from the file."""
+    cached_keys, file_keys = cached.keys, current.keys
+    shape = (tuple(cached_keys), tuple(file_keys), keep)
+    found = _ORDERS.get(shape)
+    if found is not None:
+        return found
+    size = len(cached_keys)
+    # The file's first card of each kept keyword, in the file's order
+    # (only those cards are visited: C loops find them).
+    from_file = {file_keys[pos]: size + pos for pos in
+                 sorted(map(file_keys.index, keep.intersection(file_keys)))}
+    order, kept = list(range(size)), [True] * size
+    for keyword in keep.intersection(cached_keys):
+        positions = cached.positions(keyword)
+        source = from_file.pop(keyword, None)
+        if source is not None:
+            # the first card takes the file's image, any others stay (or
+            # go, if they describe data)
+            order[positions.pop(0)] = source
+        if keyword in _DATA_OR_AXIS:
+            for pos in positions:
+                kept[pos] = False
+    order = list(compress(order, kept)) + list(from_file.values())
+    source_keys = cached_keys + file_keys
+    return _remember(shape, (order, tuple(map(source_keys.__getitem__, order))))
 
 
 class _AlreadyProcessed(Exception):
@@ -352,20 +430,10 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        present = _CACHE_WATCH.intersection(cards.keys)
-        # The structural cards a data-less header needs (sorting puts them in
-        # their places).
-        keys = [keyword for keyword in _CACHE_CARDS if keyword not in present]
-        images = [_CACHE_CARDS[keyword] for keyword in keys]
-        for keyword, image in zip(cards.keys, cards.images):
-            if keyword in present:
-                if keyword in _NOT_IN_CACHE:
-                    continue
-                if keyword != "SIMPLE":
-                    image = _CACHE_CARDS[keyword]
-            keys.append(keyword)
-            images.append(image)
-        cache = self._sorted(CardList.from_lists(keys, images))
+        order, keys = _cache_order(cards)
+        source = cards.images + _CACHE_IMAGES
+        cache = self._sorted(CardList.from_lists(
+            list(keys), list(map(source.__getitem__, order)), cards.checked))
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -411,24 +479,12 @@ class HeaderProcessor(FileProcessor):
         CardList
             The merged cards.
         """
-        keep = self._keepSet()
         current = self._fileCards(srcName)
-        from_file = {}
-        for keyword, image in zip(current.keys, current.images):
-            if keyword in keep and keyword not in from_file:
-                from_file[keyword] = image
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        keys, images = [], []
-        for keyword, image in zip(cached.keys, cached.images):
-            if keyword in from_file:
-                keys.append(keyword)
-                images.append(from_file.pop(keyword))
-            elif keyword not in _DATA_OR_AXIS:
-                keys.append(keyword)
-                images.append(image)
-        keys += from_file
-        images += from_file.values()
-        return CardList.from_lists(keys, images)
+        order, keys = _merge_order(cached, current, self._keepSet())
+        source = cached.images + current.images
+        return CardList.from_lists(list(keys), list(map(source.__getitem__, order)),
+                                   cached.checked and current.checked)
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
     # be changed at any time, the union is rebuilt only when it was.

@@ -97,16 +97,23 @@ class CardList:
     Attributes
     ----------
     keys, images : list of str
+    checked : bool
+        Whether the images are known to be valid cards with these keywords
+        (they came from a fitsmill Header), so that :meth:`header` need
+        not parse them again.
     """
 
     def __init__(self, header):
         self._cards = None
+        self.checked = False
         if isinstance(header, Header):
             self.keys = header.keys()
             # Images straight from the Header: no Card object per card.
             self.images = header.card_images()
+            self.checked = True
         elif isinstance(header, CardList):
             self.keys, self.images = header.keys, header.images
+            self._cards, self.checked = header._cards, header.checked
         else:
             cards = list(getattr(header, "cards", header))
             self.keys = [card.keyword for card in cards]
@@ -114,10 +121,20 @@ class CardList:
             self._cards = cards
 
     @classmethod
-    def from_lists(cls, keys, images):
-        """A CardList of the given (equally long) keyword and image lists."""
+    def from_lists(cls, keys, images, checked=False):
+        """A CardList of the given (equally long) keyword and image lists.
+
+        Parameters
+        ----------
+        keys, images : list of str
+            Used as they are (not copied).
+        checked : bool, optional
+            True when the images are cards of fitsmill Headers (or formatted
+            by fitsmill) and ``keys`` their keywords as ``Header.keys()``
+            reports them; :meth:`header` then takes them without parsing.
+        """
         self = cls.__new__(cls)
-        self.keys, self.images, self._cards = keys, images, None
+        self.keys, self.images, self._cards, self.checked = keys, images, None, checked
         return self
 
     def positions(self, keyword):
@@ -125,7 +142,9 @@ class CardList:
         keys = self.keys
         positions = []
         pos = -1
-        # list.index scans in C; most keywords occur once or not at all
+        # list.count and list.index scan in C (a scan of a few dozen keys
+        # costs less than building a dict of them); most keywords occur
+        # once or not at all
         for _ in range(keys.count(keyword)):
             pos = keys.index(keyword, pos + 1)
             positions.append(pos)
@@ -139,6 +158,8 @@ class CardList:
 
     def header(self):
         """The cards as a new :class:`~fitsmill.header.Header`."""
+        if self.checked:
+            return Header._from_checked(self.images, self.keys)
         return header_from_images(self.images)
 
     def tobytes(self):
@@ -223,42 +244,98 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
     with other steps and build a Header only for the final write.
     """
     keys, images = cards.keys, cards.images
-    # The structural keywords present, found by one set operation (a C
-    # loop), are located with list.index; the cards that stay in their
-    # order are copied with itertools.compress.
+    if commentFilter is None and historyFilter is None and cardSequence is None:
+        planned = _planned_order(cards)
+        if planned is not None:
+            order, out_keys = planned
+            source = images + [_BLANK]
+            return CardList.from_lists(list(out_keys), list(map(source.__getitem__, order)),
+                                       cards.checked)
+    order, extra = _order(cards, commentFilter, historyFilter, cardSequence)
+    source_keys, source_images = keys + [""], images + [_BLANK]
+    for keyword, image in extra:
+        source_keys.append(keyword)
+        source_images.append(image)
+    return CardList.from_lists(list(map(source_keys.__getitem__, order)),
+                               list(map(source_images.__getitem__, order)),
+                               cards.checked and not extra)
+
+
+def _order(cards, commentFilter, historyFilter, cardSequence):
+    """Where the sorted cards come from: positions in the header, its
+    length for the blank card before a commentary block, and beyond that
+    the cards ``cardSequence`` gives, returned as (keyword, image) pairs.
+
+    Returns
+    -------
+    order : list of int
+    extra : list of (str, str)
+    """
+    keys, images = cards.keys, cards.images
+    separator = len(keys)
+    # The special keywords present, found by one set operation (a C loop),
+    # are located with list.index and list.count (C loops too); the cards
+    # that stay in their order are picked with itertools.compress.  No
+    # Python loop runs over all cards.
     present = _SPECIAL.intersection(keys)
     if cardSequence is None:
-        moved = list(map(keys.index, _structure(present)))
-        # (map instead of comprehensions: fewer frames for short lists)
-        out_keys = list(map(keys.__getitem__, moved))
-        out_images = list(map(images.__getitem__, moved))
+        order = list(map(keys.index, _structure(present)))
+        moved, extra = list(order), []
     else:
-        out_keys, out_images, moved = _sequence_cards(cards, present, cardSequence)
-    stay = [True] * len(keys)
-    for pos in moved:
-        stay[pos] = False
-    history, comments = [], []
-    if not present.isdisjoint(_NOT_REAL):
-        for pos, keyword in enumerate(keys):
-            if keyword in _NOT_REAL:
-                if keyword == "HISTORY":
-                    history.append(pos)
-                elif keyword == "COMMENT":
-                    comments.append(pos)
-                elif not images[pos][8:80].isspace():
-                    continue  # a separator card stays in place
-                stay[pos] = False
-    out_keys += compress(keys, stay)
-    out_images += compress(images, stay)
-    for keyword, block, keep in (("HISTORY", history, historyFilter),
-                                 ("COMMENT", comments, commentFilter)):
+        order, moved, extra = _sequence_order(cards, present, cardSequence, separator + 1)
+    stay = [True] * separator
+    history = cards.positions("HISTORY") if "HISTORY" in present else ()
+    comments = cards.positions("COMMENT") if "COMMENT" in present else ()
+    # Blank cards go (a separator card with text stays in place).
+    blanks = [pos for pos in cards.positions("") if images[pos][8:80].isspace()] \
+        if "" in present else ()
+    for positions in (moved, history, comments, blanks):
+        for pos in positions:
+            stay[pos] = False
+    order += compress(range(separator), stay)
+    for block, keep in ((history, historyFilter), (comments, commentFilter)):
         block = _commentary(cards, block, keep)
         if block:
-            out_keys.append("")
-            out_images.append(_BLANK)
-            out_keys += [keyword] * len(block)
-            out_images += map(images.__getitem__, block)
-    return CardList.from_lists(out_keys, out_images)
+            order.append(separator)
+            order += block
+    return order, extra
+
+
+# Sort orders without filters or sequence, kept per header shape (the
+# keywords in order): keywords -> (positions of the blank-keyword cards,
+# positions of the HISTORY and COMMENT cards, {which blank-keyword cards
+# are empty: (order, sorted keywords)}).  The order depends on nothing
+# else as long as no commentary text repeats.  Bounded like _STRUCTURES.
+_PLANS = {}
+
+
+def _planned_order(cards):
+    """(order, sorted keywords) of :func:`_order` without filters or
+    sequence, from a plan kept per header shape; None when a HISTORY or
+    COMMENT text repeats (then :func:`_order` decides)."""
+    keys, images = cards.keys, cards.images
+    shape = tuple(keys)
+    plan = _PLANS.get(shape)
+    if plan is None:
+        present = _SPECIAL.intersection(keys)
+        plan = (cards.positions("") if "" in present else (),
+                cards.positions("HISTORY") + cards.positions("COMMENT")
+                if not present.isdisjoint(_NOTES) else (),
+                {})
+        if len(_PLANS) < 1024:
+            _PLANS[shape] = plan
+    blanks, notes, orders = plan
+    if len(notes) > 1 and len(set(map(images.__getitem__, notes))) < len(notes):
+        return None
+    empty = tuple(map(str.isspace, map(images.__getitem__, blanks)))
+    planned = orders.get(empty)
+    if planned is None:
+        order = _order(cards, None, None, None)[0]
+        source_keys = keys + [""]
+        planned = (order, tuple(map(source_keys.__getitem__, order)))
+        if len(orders) < 64:
+            orders[empty] = planned
+    return planned
 
 
 # present special keywords (frozenset) -> the structural keywords among
@@ -287,14 +364,15 @@ def _structure(present):
     return found
 
 
-def _sequence_cards(cards, present, card_sequence):
-    """Keywords and images of the structural cards followed by the
-    ``card_sequence`` items, and the positions of the header's cards they
-    use up or replace."""
+def _sequence_order(cards, present, card_sequence, first_extra):
+    """The start of :func:`_order` with a ``card_sequence``: the order of
+    the structural cards and the sequence's items (the given cards
+    numbered from ``first_extra`` on), the positions of the header's cards
+    they use up or replace, and the given cards as (keyword, image)."""
     keys, images = cards.keys, cards.images
     first = {}
     moved = set()
-    out_keys, out_images = [], []
+    order, extra = [], []
     card_sequence = list(card_sequence)
     # A structural keyword given as a card is placed where the sequence
     # puts it, like any other given card; taking the header's card as well
@@ -313,8 +391,8 @@ def _sequence_cards(cards, present, card_sequence):
                              if text and _text(images[pos]) == text)
             elif item.keyword not in _NOTES:
                 moved.update(cards.positions(item.keyword))
-            out_keys.append(item.keyword)
-            out_images.append(image)
+            order.append(first_extra + len(extra))
+            extra.append((item.keyword, image))
             continue
         keyword, mandatory = (item, False) if isinstance(item, str) else \
             (item[0], bool(item[1]))
@@ -327,9 +405,8 @@ def _sequence_cards(cards, present, card_sequence):
                 raise FitsFormatError(f"mandatory card {keyword!r} missing")
             continue
         moved.add(pos)
-        out_keys.append(keys[pos])
-        out_images.append(images[pos])
-    return out_keys, out_images, list(moved)
+        order.append(pos)
+    return order, list(moved), extra
 
 
 #: DaCHS spelling.

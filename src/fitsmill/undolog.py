@@ -73,12 +73,30 @@ def _json_bytes(data):
     return json.dumps(data.decode("latin-1"))
 
 
+def _json_text(text):
+    """json.dumps(text), without its machinery for the usual plain text."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
+
+
+# The JSON of each "how" of a begin record.
+_HOWS = {how: json.dumps(how) for how in ("in place", "rewrite", "insert", "collapse")}
+
+
 def _begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp):
     """The JSON line of a ``begin`` record (see the module docstring)."""
-    return (f'{{"op":"begin","seq":{seq:d},"path":{json.dumps(path)},'
-            f'"offset":{offset:d},"how":{json.dumps(how)},"tmp":{json.dumps(tmp)},'
+    return (f'{{"op":"begin","seq":{seq:d},"path":{_json_text(path)},'
+            f'"offset":{offset:d},"how":{_HOWS.get(how) or json.dumps(how)},'
+            f'"tmp":{"null" if tmp is None else _json_text(tmp)},'
             f'"old":{_json_bytes(old_bytes)},"new_size":{len(new_bytes):d},'
             f'"new_sha256":"{_digest(new_bytes)}","id":[{st.st_size:d},'
+            f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n')
+
+
+def _done_line(seq, st):
+    """The JSON line of a ``done`` record."""
+    return (f'{{"op":"done","seq":{seq:d},"id":[{st.st_size:d},'
             f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n')
 
 
@@ -119,11 +137,11 @@ class UndoLog:
         if fsync:
             fsync_directory(directory)
 
-    def _append(self, lines, sync):
+    def _append(self, text, sync):
         """Append JSON lines (str) with one write (one flush with ``sync``)."""
         if self._fd is None:
             raise FitsmillError(f"{self.path}: undo log is closed")
-        data = "".join(lines).encode("ascii")
+        data = text.encode("ascii")
         # A kill inside this loop leaves a torn last line, which readers
         # drop: none of the writes it describes has started.
         while data:
@@ -153,8 +171,13 @@ class UndoLog:
         fsync : bool, optional
             Override the log's own fsync setting for this record.
         """
-        return self.begin_many([(path, offset, old_bytes, new_bytes, st, how, tmp)],
-                               fsync)[0]
+        # (begin_many's work for one write, without its lists)
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+        self._append(_begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp),
+                     self.fsync if fsync is None else fsync)
+        return seq
 
     def begin_many(self, writes, fsync=None):
         """Record several writes about to happen, with one append and at
@@ -171,7 +194,8 @@ class UndoLog:
         with self._lock:
             first = self._seq + 1
             self._seq += len(writes)
-        self._append([_begin_line(seq, *write) for seq, write in enumerate(writes, first)],
+        self._append("".join([_begin_line(seq, *write)
+                              for seq, write in enumerate(writes, first)]),
                      sync=self.fsync if fsync is None else fsync)
         return list(range(first, first + len(writes)))
 
@@ -182,20 +206,18 @@ class UndoLog:
 
     def done(self, seq, st):
         """Record that write ``seq`` finished, leaving the file in state ``st``."""
-        self.done_many([(seq, st)])
+        # Not flushed: if it is lost, recover() finds the new header and
+        # writes the record again.
+        self._append(_done_line(seq, st), sync=False)
 
     def done_many(self, finished):
         """Record several finished writes: ``(seq, st)`` pairs."""
-        # Not flushed: if it is lost, recover() finds the new header and
-        # writes the record again.
-        self._append([f'{{"op":"done","seq":{seq:d},"id":[{st.st_size:d},'
-                      f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n' for seq, st in finished],
-                     sync=False)
+        self._append("".join([_done_line(seq, st) for seq, st in finished]), sync=False)
 
     def void(self, seq):
         """Record that write ``seq`` did not happen (it failed before the
         file changed, or was rolled back)."""
-        self._append([f'{{"op":"void","seq":{seq:d}}}\n'], sync=False)
+        self._append(f'{{"op":"void","seq":{seq:d}}}\n', sync=False)
 
     def close(self):
         """Release the log (idempotent); a log that recorded nothing is

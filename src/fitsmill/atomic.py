@@ -16,12 +16,13 @@ _serial = itertools.count()
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def _create_temp(directory, base, makedirs):
-    """Open a new hidden temporary file next to the target."""
+def _create_temp(prefix, base, directory, makedirs):
+    """Open a new hidden temporary file next to the target: ``prefix`` is
+    the target's path up to its name, ``base``."""
     while True:
         # The base is cut so that the temporary name stays within NAME_MAX
         # (255) whenever the final name does.
-        tmp = os.path.join(directory, f".{base[:200]}.{os.getpid()}.{next(_serial)}.tmp")
+        tmp = f"{prefix}.{base[:200]}.{os.getpid()}.{next(_serial)}.tmp"
         try:
             return tmp, os.open(tmp, _FLAGS, 0o666)
         except FileExistsError:
@@ -54,15 +55,20 @@ def atomic_write(path, data, *, fsync=False, makedirs=True):
         Create missing parent directories.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
-    tmp, fd = _create_temp(directory, os.path.basename(path), makedirs)
+    # (str operations: os.path.split and join cost more than the writing
+    # of a small file's bytes)
+    head, sep, base = path.rpartition("/")
+    directory = (head.rstrip("/") or "/") if sep else "."
+    tmp, fd = _create_temp(head + sep, base, directory, makedirs)
     try:
         # Straight to the descriptor: a buffered file object would cost
         # several system calls of its own per (often tiny) file.
         try:
-            for chunk in (data,) if isinstance(data, (bytes, bytearray, memoryview)) \
-                    else data:
-                _write_all(fd, chunk)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                _write_all(fd, data)
+            else:
+                for chunk in data:
+                    _write_all(fd, chunk)
             if fsync:
                 os.fsync(fd)
         finally:
@@ -76,6 +82,11 @@ def atomic_write(path, data, *, fsync=False, makedirs=True):
 
 
 def _write_all(fd, data):
+    if data.__class__ is bytes:
+        written = os.write(fd, data)  # all of it, as a rule
+        if written == len(data):
+            return
+        data = data[written:]
     view = memoryview(data).cast("B")
     while view:
         view = view[os.write(fd, view):]

@@ -899,9 +899,14 @@ class Header:
     def _append_position(self, above_commentary):
         """Where append puts a card: after the last non-blank card, and with
         ``above_commentary`` also before the trailing commentary cards."""
-        pos = len(self._image_list) - self._trailing_blanks()
-        if above_commentary:
-            pos -= _run_length(COMMENTARY.__contains__, reversed(self._keys[:pos]))
+        images = self._image_list
+        pos = len(images)
+        # (each run is counted only when the card before it belongs to it)
+        if pos and images[-1].isspace():
+            pos -= self._trailing_blanks()
+        keys = self._keys
+        if above_commentary and pos and keys[pos - 1] in COMMENTARY:
+            pos -= _run_length(COMMENTARY.__contains__, reversed(keys[:pos]))
         return pos
 
     def _append_at(self, pos, card, key, useblanks):

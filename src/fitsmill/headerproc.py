@@ -52,8 +52,8 @@ from fitsmill.atomic import atomic_write
 from fitsmill.errors import CannotComputeHeader
 from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
-from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, sort_card_list, sort_headers,
-                                  sortHeaders)
+from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, picker, sort_card_list,
+                                  sort_headers, sortHeaders)
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -95,25 +95,25 @@ _CACHE_IMAGES = list(_CACHE_CARDS.values())
 # Card orders kept per header shape (the keywords in order; headers of one
 # archive share a few shapes), so that the cards of each file are merely
 # picked: see _cache_order and _merge_order.  Bounded.
-_ORDERS = {}
+_CACHE_ORDERS, _MERGE_ORDERS = {}, {}
 
 
-def _remember(key, value):
-    if len(_ORDERS) < 4096:
-        _ORDERS[key] = value
+def _remember(table, key, value):
+    if len(table) < 2048:
+        table[key] = value
     return value
 
 
 def _cache_order(cards):
     """Where the cards of the cache of ``cards`` (a CardList) come from,
-    before sorting: positions in ``cards.images + _CACHE_IMAGES``; and the
-    keywords of those cards.  The structural cards a data-less header needs
-    are added (sorting puts them in their places), BITPIX and NAXIS
-    replaced (SIMPLE is kept as it is), the rest of :data:`_CACHE_WATCH`
-    dropped."""
+    before sorting: a :func:`~fitsmill.sortheaders.picker` of them from
+    ``cards.images + _CACHE_IMAGES``; and their keywords.  The structural
+    cards a data-less header needs are added (sorting puts them in their
+    places), BITPIX and NAXIS replaced (SIMPLE is kept as it is), the rest
+    of :data:`_CACHE_WATCH` dropped."""
     keys = cards.keys
     shape = tuple(keys)
-    found = _ORDERS.get(shape)
+    found = _CACHE_ORDERS.get(shape)
     if found is not None:
         return found
     size = len(keys)
@@ -128,19 +128,20 @@ def _cache_order(cards):
                 order[pos] = size + _CACHE_KEYS.index(keyword)
     order = [size + number for number, keyword in enumerate(_CACHE_KEYS)
              if keyword not in present] + list(compress(order, kept))
-    source_keys = keys + list(_CACHE_KEYS)
-    return _remember(shape, (order, tuple(map(source_keys.__getitem__, order))))
+    pick = picker(order)
+    return _remember(_CACHE_ORDERS, shape, (pick, pick(keys + list(_CACHE_KEYS))))
 
 
 def _merge_order(cached, current, keep):
     """Where the cards of a cached header (CardList ``cached``) merged with
-    the file's (``current``) come from: positions in ``cached.images +
-    current.images``; and the keywords of those cards.  See
+    the file's (``current``) come from: a
+    :func:`~fitsmill.sortheaders.picker` of them from ``cached.images +
+    current.images``; and their keywords.  See
     :meth:`HeaderProcessor._fixHeaderDataKeys`; ``keep`` is its set of
     keywords taken from the file."""
     cached_keys, file_keys = cached.keys, current.keys
     shape = (tuple(cached_keys), tuple(file_keys), keep)
-    found = _ORDERS.get(shape)
+    found = _MERGE_ORDERS.get(shape)
     if found is not None:
         return found
     size = len(cached_keys)
@@ -160,8 +161,8 @@ def _merge_order(cached, current, keep):
             for pos in positions:
                 kept[pos] = False
     order = list(compress(order, kept)) + list(from_file.values())
-    source_keys = cached_keys + file_keys
-    return _remember(shape, (order, tuple(map(source_keys.__getitem__, order))))
+    pick = picker(order)
+    return _remember(_MERGE_ORDERS, shape, (pick, pick(cached_keys + file_keys)))
 
 
 class _AlreadyProcessed(Exception):
@@ -430,10 +431,9 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        order, keys = _cache_order(cards)
-        source = cards.images + _CACHE_IMAGES
+        pick, keys = _cache_order(cards)
         cache = self._sorted(CardList.from_lists(
-            list(keys), list(map(source.__getitem__, order)), cards.checked))
+            list(keys), list(pick(cards.images + _CACHE_IMAGES)), cards.checked))
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -481,9 +481,8 @@ class HeaderProcessor(FileProcessor):
         """
         current = self._fileCards(srcName)
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        order, keys = _merge_order(cached, current, self._keepSet())
-        source = cached.images + current.images
-        return CardList.from_lists(list(keys), list(map(source.__getitem__, order)),
+        pick, keys = _merge_order(cached, current, self._keepSet())
+        return CardList.from_lists(list(keys), list(pick(cached.images + current.images)),
                                    cached.checked and current.checked)
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may

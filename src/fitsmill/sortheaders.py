@@ -9,6 +9,7 @@ filtering.
 """
 
 from itertools import compress
+from operator import itemgetter
 
 from fitsmill.card import Card
 from fitsmill.errors import FitsFormatError
@@ -247,18 +248,29 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
     if commentFilter is None and historyFilter is None and cardSequence is None:
         planned = _planned_order(cards)
         if planned is not None:
-            order, out_keys = planned
-            source = images + [_BLANK]
-            return CardList.from_lists(list(out_keys), list(map(source.__getitem__, order)),
+            pick, out_keys = planned
+            return CardList.from_lists(list(out_keys), list(pick(images + [_BLANK])),
                                        cards.checked)
     order, extra = _order(cards, commentFilter, historyFilter, cardSequence)
     source_keys, source_images = keys + [""], images + [_BLANK]
     for keyword, image in extra:
         source_keys.append(keyword)
         source_images.append(image)
-    return CardList.from_lists(list(map(source_keys.__getitem__, order)),
-                               list(map(source_images.__getitem__, order)),
+    pick = picker(order)
+    return CardList.from_lists(list(pick(source_keys)), list(pick(source_images)),
                                cards.checked and not extra)
+
+
+def picker(order):
+    """A function giving the tuple of a list's items at the positions
+    ``order`` (in C: operator.itemgetter, which gives a bare item for one
+    position)."""
+    if len(order) > 1:
+        return itemgetter(*order)
+    if order:
+        position = order[0]
+        return lambda items: (items[position],)
+    return lambda items: ()
 
 
 def _order(cards, commentFilter, historyFilter, cardSequence):
@@ -304,15 +316,15 @@ def _order(cards, commentFilter, historyFilter, cardSequence):
 # Sort orders without filters or sequence, kept per header shape (the
 # keywords in order): keywords -> (positions of the blank-keyword cards,
 # positions of the HISTORY and COMMENT cards, {which blank-keyword cards
-# are empty: (order, sorted keywords)}).  The order depends on nothing
+# are empty: (picker of the order, sorted keywords)}).  The order depends on nothing
 # else as long as no commentary text repeats.  Bounded like _STRUCTURES.
 _PLANS = {}
 
 
 def _planned_order(cards):
-    """(order, sorted keywords) of :func:`_order` without filters or
-    sequence, from a plan kept per header shape; None when a HISTORY or
-    COMMENT text repeats (then :func:`_order` decides)."""
+    """(:func:`picker` of the order :func:`_order` gives without filters
+    or sequence, sorted keywords), from a plan kept per header shape; None
+    when a HISTORY or COMMENT text repeats (then :func:`_order` decides)."""
     keys, images = cards.keys, cards.images
     shape = tuple(keys)
     plan = _PLANS.get(shape)
@@ -330,9 +342,8 @@ def _planned_order(cards):
     empty = tuple(map(str.isspace, map(images.__getitem__, blanks)))
     planned = orders.get(empty)
     if planned is None:
-        order = _order(cards, None, None, None)[0]
-        source_keys = keys + [""]
-        planned = (order, tuple(map(source_keys.__getitem__, order)))
+        pick = picker(_order(cards, None, None, None)[0])
+        planned = (pick, pick(keys + [""]))
         if len(orders) < 64:
             orders[empty] = planned
     return planned

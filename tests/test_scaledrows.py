@@ -177,6 +177,33 @@ def test_cube_planes_and_one_dimensional(tmp_path):
     assert_same(rows[0][None], block_mean(line, 5))
 
 
+def test_files_sharing_a_shape_keep_their_own_scaling_and_planes(tmp_path):
+    # Files whose first cards agree share a remembered shape; everything
+    # else (BSCALE, BZERO, BLANK, further axes, an extension) is read anew.
+    rng = np.random.default_rng(11)
+    first = raw_values(rng, 16, (9, 13))
+    write_raw_image(tmp_path / "a.fits", first, [("BZERO", 32768)])
+    assert_same(scaled_image(tmp_path / "a.fits", factor=2),
+                block_mean(first, 2, bzero=32768))
+    second = raw_values(rng, 16, (9, 13))
+    second[0, :3] = -7
+    write_raw_image(tmp_path / "b.fits", second,
+                    [("BSCALE", 0.5), ("BZERO", -3), ("BLANK", -7)])
+    assert_same(scaled_image(tmp_path / "b.fits", factor=2),
+                block_mean(second, 2, -7, 0.5, -3))
+    cube = raw_values(rng, 16, (2, 9, 13))
+    write_raw_image(tmp_path / "c.fits", cube)
+    assert_same(scaled_image(tmp_path / "c.fits", factor=2, plane=1),
+                block_mean(cube[1], 2))
+    wide = raw_values(rng, 16, (9, 14))
+    write_raw_image(tmp_path / "d.fits", wide, [("BZERO", 32768)])
+    assert_same(scaled_image(tmp_path / "d.fits", factor=2),
+                block_mean(wide, 2, bzero=32768))
+    write_raw_image(tmp_path / "e.fits", first, [("BZERO", 1)], extension="SCI")
+    assert_same(scaled_image(tmp_path / "e.fits", factor=3),
+                block_mean(first, 3, bzero=1))
+
+
 # --------------------------------------------------- gzip, tiles, file objects
 
 def _gzip(path, dest):

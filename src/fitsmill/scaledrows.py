@@ -53,30 +53,40 @@ _DEFLATE_MAX_RATIO = 1032
 _MAX_ROW_BYTES = 1 << 27
 
 
-class _Image:
-    """What the kernel needs to know about one image plane."""
+# 2-D image shapes seen, keyed by the first five cards of a header in the
+# standard's order (SIMPLE or XTENSION, BITPIX, NAXIS = 2, NAXIS1, NAXIS2):
+# those bytes alone fix BITPIX and the axes.  The files of an archive share
+# a few shapes, and a dictionary lookup costs a fraction of parsing the
+# four cards (~18 us of a 1024^2 preview's ~0.8 ms).  Bounded.
+_SHAPES = {}
+_SHAPES_MAX = 256
+_SHAPE_KEY = 5 * 80
+_SHAPE_NAMES = ((80, b"BITPIX  "), (160, b"NAXIS   "), (240, b"NAXIS1  "),
+                (320, b"NAXIS2  "))
 
-    def __init__(self, header, path, offset, compressed=False):
-        prefix = "Z" if compressed else ""
+
+def _standard_2d(raw, axes):
+    """True when ``raw`` (header bytes) starts with the mandatory cards of
+    a 2-D image, so that its first five cards fix ``axes``."""
+    return len(axes) == 2 and len(raw) >= _SHAPE_KEY and \
+        all(raw.startswith(name, pos) for pos, name in _SHAPE_NAMES)
+
+
+class _Image:
+    """What the kernel needs to know about one image plane; ``raw``, the
+    header bytes when at hand, lets a known shape skip the axis cards."""
+
+    def __init__(self, header, path, offset, compressed=False, raw=None):
         self.path = path
-        bitpix = header.get(prefix + "BITPIX")
-        if isinstance(bitpix, bool) or bitpix not in _PIXTYPE:
-            raise FitsFormatError(f"invalid {prefix}BITPIX {bitpix!r}", path=path,
-                                  offset=offset)
-        naxis = header.get(prefix + "NAXIS")
-        if isinstance(naxis, bool) or not isinstance(naxis, int) or not 0 < naxis <= 999:
-            raise FitsFormatError(f"no image data ({prefix}NAXIS = {naxis!r})",
-                                  path=path, offset=offset)
-        axes = []
-        for i in range(1, naxis + 1):
-            n = header.get(f"{prefix}NAXIS{i}")
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise FitsFormatError(f"invalid {prefix}NAXIS{i} {n!r}", path=path,
-                                      offset=offset)
-            axes.append(n)
-        if 0 in axes:
-            raise FitsFormatError(f"no image data (an axis of length 0: {axes})",
-                                  path=path, offset=offset)
+        shape = None if raw is None else _SHAPES.get(raw[:_SHAPE_KEY])
+        if shape is None:
+            shape = _shape(header, "Z" if compressed else "", path, offset)
+            if raw is not None and _standard_2d(raw, shape[1]):
+                if len(_SHAPES) >= _SHAPES_MAX:
+                    _SHAPES.clear()
+                _SHAPES[raw[:_SHAPE_KEY]] = shape
+        bitpix, axes = shape
+        naxis = len(axes)
         self.axes = axes
         self.pixtype = _PIXTYPE[bitpix]
         self.width = axes[0]
@@ -104,6 +114,30 @@ class _Image:
         has_blank, blank = _blank_arg(self.blank)
         return _rows.Binner(self.pixtype, self.width, factor, has_blank, blank,
                             self.bscale, self.bzero, self.path)
+
+
+def _shape(header, prefix, path, offset):
+    """(BITPIX, axes) of an image header, checked; ``prefix`` is "Z" for
+    a tile-compressed image."""
+    bitpix = header.get(prefix + "BITPIX")
+    if isinstance(bitpix, bool) or bitpix not in _PIXTYPE:
+        raise FitsFormatError(f"invalid {prefix}BITPIX {bitpix!r}", path=path,
+                              offset=offset)
+    naxis = header.get(prefix + "NAXIS")
+    if isinstance(naxis, bool) or not isinstance(naxis, int) or not 0 < naxis <= 999:
+        raise FitsFormatError(f"no image data ({prefix}NAXIS = {naxis!r})",
+                              path=path, offset=offset)
+    axes = []
+    for i in range(1, naxis + 1):
+        n = header.get(f"{prefix}NAXIS{i}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise FitsFormatError(f"invalid {prefix}NAXIS{i} {n!r}", path=path,
+                                  offset=offset)
+        axes.append(n)
+    if 0 in axes:
+        raise FitsFormatError(f"no image data (an axis of length 0: {axes})",
+                              path=path, offset=offset)
+    return bitpix, tuple(axes)
 
 
 def _optional(header, key, default=None):
@@ -201,7 +235,8 @@ class _Source:
                 if _optional(info.header, "ZIMAGE") is True:
                     self._open_tiled(info)
                 else:
-                    self.image = _Image(info.header, self.path, info.header_offset)
+                    self.image = _Image(info.header, self.path, info.header_offset,
+                                        raw=info.header_bytes)
                     self._set_data(stream, info.data_offset)
                 return
             stream = GzipStream(stream)

@@ -262,3 +262,49 @@ def test_python_conversion_agrees_with_the_kernel(image, value):
     vtype = _cards.card_fields(image)[3]
     converted = cardvalue._convert(image, vtype)
     assert type(converted) is type(value) and converted == value == parse_card(image)[2]
+
+
+def _general_plain_card(key, value, comment):
+    """format_plain_card's general assembly, without its short cut for short
+    values and comments (the oracle of that short cut)."""
+    if isinstance(value, str):
+        cardvalue.check_text(value, "string value")
+        return cardvalue._format_string_card(key, value, comment)
+    return cardvalue._assemble(f"{key:8}= ", cardvalue.format_value(value), comment, key)
+
+
+def _outcome(func, *args):
+    try:
+        return func(*args)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+@SETTINGS
+@given(standard_keys,
+       st.one_of(st.integers(-10**22, 10**22), floats, st.booleans(), st.none(),
+                 st.text(PRINTABLE, max_size=30), st.text(max_size=5),
+                 st.floats(allow_nan=True, allow_infinity=True)),
+       st.text(PRINTABLE, max_size=60))
+def test_plain_card_short_cut_matches_the_general_layout(keyword, value, comment):
+    assert _outcome(cardvalue.format_plain_card, keyword, value, comment) == \
+        _outcome(_general_plain_card, keyword, value, comment)
+
+
+@pytest.mark.parametrize("value", [
+    10**19 - 1, 10**19, -10**19, 10**20, -10**20, 1.5, 1e-300, -2.5e+200,
+    "", "a", "o'k", "x" * 8, "x" * 17, "x" * 18, "x" * 19, "'" * 9, "'" * 10,
+    "ends with quote'", "trailing   "])
+@pytest.mark.parametrize("comment_size", [0, 1, 46, 47, 48, 49])
+def test_plain_card_layout_edges(value, comment_size):
+    # around 20 characters of value field and 47 of comment, where the
+    # short cut hands over to the general assembly
+    comment = ("c" * comment_size)[:comment_size]
+    image = _outcome(cardvalue.format_plain_card, "KEY", value, comment)
+    assert image == _outcome(_general_plain_card, "KEY", value, comment)
+    if isinstance(image, tuple):
+        assert len(str(value)) + comment_size > 40  # too long for one card
+        return
+    key, got, got_comment = _astropy_card(image)
+    expected = value.rstrip() if isinstance(value, str) else value
+    assert (key, got, got_comment) == ("KEY", expected, comment)

@@ -12,6 +12,7 @@ astropy reads the results back; fitsverify checks every file written.
 
 import fcntl
 import os
+from types import SimpleNamespace
 
 import numpy as np
 from astropy.io import fits
@@ -22,7 +23,7 @@ from fitsmill import fitsfile
 from fitsmill.header import Card, Header
 from fitsmill.headerproc import DATA_KEYS, HeaderProcessor, ImmediateHeaderProcessor
 from fitsmill.processor import procmain
-from fitsmill.sortheaders import AXIS_KEYWORDS, CardList
+from fitsmill.sortheaders import AXIS_KEYWORDS, CardList, sort_card_list
 
 
 def run(cls, tmp_path, *argv, pattern="*.fits"):
@@ -216,6 +217,50 @@ def test_fix_header_data_keys_matches_the_reference(file_cards, cached_cards, ex
     assert list(zip(merged.keys, merged.images)) == \
         reference_fix(file_cards, cached_cards, keep)
     assert (cached.keys, cached.images) == snapshot
+
+
+def reference_cache(cards):
+    """The cards of a cache before sorting, card by card: SIMPLE, BITPIX 8
+    and NAXIS 0 added where missing, BITPIX and NAXIS replaced by those,
+    the axes, extension keywords and checksums dropped."""
+    made = {"SIMPLE": Card("SIMPLE", True, "file conforms to FITS standard"),
+            "BITPIX": Card("BITPIX", 8, "number of bits per data pixel"),
+            "NAXIS": Card("NAXIS", 0, "no data")}
+    keys = {card.keyword for card in cards}
+    out = [(k, card.image) for k, card in made.items() if k not in keys]
+    for card in cards:
+        if card.keyword in AXIS_KEYWORDS or card.keyword in (
+                "XTENSION", "PCOUNT", "GCOUNT", "CHECKSUM", "DATASUM"):
+            continue
+        image = made[card.keyword].image if card.keyword in ("BITPIX", "NAXIS") \
+            else card.image
+        out.append((card.keyword, image))
+    return out
+
+
+CACHE_KEYWORDS = ["SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "PCOUNT",
+                  "GCOUNT", "CHECKSUM", "DATASUM", "EXTEND", "OBJECT", "DUP", "HISTORY",
+                  "COMMENT", ""]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.lists(st.builds(merge_card, st.sampled_from(CACHE_KEYWORDS), st.integers(0, 5)),
+                max_size=20))
+def test_write_cache_matches_the_reference(tmp_path_factory, cards):
+    # (the card orders are kept per header shape: the many examples of
+    # one shape with other values check that the values are the file's)
+    proc = HeaderProcessor.__new__(HeaderProcessor)
+    proc.opts = SimpleNamespace(noFsync=True)
+    src = str(tmp_path_factory.mktemp("cache") / "src.fits")
+    header = Header(cards)
+    before = header.tostring()
+    cache = proc._writeCache(src, header)
+    expected = sort_card_list(CardList.from_lists(*map(list, zip(*reference_cache(cards)))))
+    assert (cache.keys, cache.images) == (expected.keys, expected.images)
+    assert header.tostring() == before
+    with open(src + ".hdr", "rb") as f:
+        assert f.read() == cache.tobytes()
+    assert [c.keyword for c in fits.Header.fromfile(src + ".hdr").cards] == cache.keys
 
 
 # --------------------------------------------------- ImmediateHeaderProcessor

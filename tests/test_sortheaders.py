@@ -176,3 +176,43 @@ def test_cardlist_positions():
     assert cards.positions("A") == [0, 2, 4]
     assert cards.positions("C") == []
     assert cards.positions("") == [3]
+
+
+def test_orders_kept_per_shape_follow_the_texts():
+    # One header shape (the same keywords in the same order) with blank
+    # cards empty or not and commentary texts repeated or not: each variant
+    # sorts as the reference says, whatever order was kept for the shape
+    # before it.
+    shape = ["SIMPLE", "", "BITPIX", "HISTORY", "NAXIS", "HISTORY", "A", "",
+             "COMMENT", "COMMENT", "B"]
+    variants = []
+    for blank1 in ("", "---- group"):
+        for blank2 in ("", "   ", "notes"):
+            for history in (("h1", "h2"), ("h1", "h1")):
+                for comment in (("c", "d"), ("c", "c")):
+                    texts = iter([blank1, history[0], history[1], blank2, *comment])
+                    variants.append([Card(k, next(texts)) if k in ("", *NOTES) else
+                                     Card(k, 1 if k != "SIMPLE" else True) for k in shape])
+    for cards in variants * 2:
+        assert sorted_pairs(cards) == reference_pairs(cards)
+
+
+def test_sorted_cards_become_a_header_without_parsing():
+    # checked CardLists (from fitsmill Headers) hand their images and
+    # keywords straight to the Header; it must equal a parsed one
+    images = [Card("SIMPLE", True).image, Card("BITPIX", 8).image, Card("NAXIS", 0).image,
+              "HIERARCH Eso Det dit = 1 / mixed case".ljust(80),
+              "lower   = 2".ljust(80), Card("OBJECT", "x" * 100).image,
+              Card("HISTORY", "h").image, " " * 80]
+    header = Header.fromstring("".join(images) + "END".ljust(80))
+    cards = sort_card_list(CardList(header))
+    assert cards.checked
+    fast = cards.header()
+    parsed = Header.fromstring("".join(cards.images) + "END".ljust(80))
+    assert fast.tostring() == parsed.tostring()
+    assert fast.keys() == parsed.keys()
+    assert fast["Eso Det dit"] == 1 and fast["LOWER"] == 2 and fast["OBJECT"] == "x" * 100
+    assert "eso det DIT" in fast and fast.index("OBJECT") == parsed.index("OBJECT")
+    unchecked = CardList.from_lists(list(cards.keys), list(cards.images))
+    assert not unchecked.checked
+    assert unchecked.header().tostring() == parsed.tostring()

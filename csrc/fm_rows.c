@@ -12,6 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if FM_HAVE_AVX2
+#include <immintrin.h>
+#endif
+
 /* The loops are the whole cost: FM_SIMD builds them for AVX2 and the
  * baseline.  Measured: the AVX2 clones run int16 bands 1.3x and float32
  * bands 2.9x faster than the SSE2 baseline. */
@@ -277,6 +281,79 @@ FM_ADD_COUNTED(cnt_i64_f64, double, int64_t, ld_i64, 8)
 FM_ADD_FLOAT(cnt_f32_f64, uint32_t, float, ld_u32)
 FM_ADD_FLOAT(cnt_f64_f64, uint64_t, double, ld_u64)
 
+#if FM_HAVE_AVX2
+/* int16 rows for even factors, with AVX2: the column sums are kept per
+ * pair of adjacent pixels (2j, 2j+1), which never straddle a block.  One
+ * pmaddwd widens and adds a pair, where the per-column sums need two
+ * sign extensions and an add, and the reduction then has half the columns:
+ * factor 6, 1024^2 pixels, 200 -> 130 us from the cache (the data
+ * from memory: 255 -> 205 us).  A pair column sums 2 * factor values of at
+ * most 2^15 in magnitude, so 32-bit sums hold up to factor 2^14; the odd
+ * last pixel of a row has the last column to itself. */
+#define FM_PAIR_MAX_FACTOR 16384
+
+/* The sums of the eight pixel pairs of 16 big-endian int16 at p. */
+FM_AVX2 static inline __m256i fm_pairs16(const unsigned char *p, __m256i swap)
+{
+    __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)p), swap);
+    return _mm256_madd_epi16(v, _mm256_set1_epi16(1));
+}
+
+/* One pass of n rows (1-4; a constant where inlined) into the pair sums. */
+FM_AVX2 __attribute__((always_inline)) static inline void
+fm_pair_pass(const unsigned char *p0, size_t stride, int n, long long width,
+             int32_t *restrict acc, int add)
+{
+    const __m256i swap = _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10,
+                                          13, 12, 15, 14, 1, 0, 3, 2, 5, 4, 7, 6,
+                                          9, 8, 11, 10, 13, 12, 15, 14);
+    long long half = width / 2, j = 0;
+    for (; j + 8 <= half; j += 8) {
+        const unsigned char *p = p0 + 4 * j;
+        __m256i s = fm_pairs16(p, swap);
+        if (n > 1)
+            s = _mm256_add_epi32(s, fm_pairs16(p + stride, swap));
+        if (n > 2)
+            s = _mm256_add_epi32(s, fm_pairs16(p + 2 * stride, swap));
+        if (n > 3)
+            s = _mm256_add_epi32(s, fm_pairs16(p + 3 * stride, swap));
+        if (add)
+            s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)(acc + j)));
+        _mm256_storeu_si256((__m256i *)(acc + j), s);
+    }
+    for (; j <= half; j++) {
+        /* the pairs beyond a multiple of eight, then the odd last pixel */
+        long long m = j < half ? 2 : width % 2;
+        int32_t s = 0;
+        for (int k = 0; k < n; k++)
+            for (long long i = 0; i < m; i++)
+                s += ld_i16(p0 + (size_t)k * stride + 4 * j + 2 * i);
+        if (m)
+            acc[j] = (add ? acc[j] : 0) + s;
+    }
+}
+
+FM_AVX2 static void add_i16_pairs(const unsigned char *raw, size_t stride,
+                                  long long nrows, long long width, void *accv,
+                                  void *cnt, long long blank, int fresh)
+{
+    int32_t *restrict acc = (int32_t *)accv;
+    long long first = nrows % 4 ? nrows % 4 : 4;
+    (void)cnt;
+    (void)blank;
+    for (long long r = 0; r < nrows; r += first, first = 4) {
+        const unsigned char *p = raw + (size_t)r * stride;
+        int add = r > 0 || !fresh;
+        switch (first) {
+        case 1: fm_pair_pass(p, stride, 1, width, acc, add); break;
+        case 2: fm_pair_pass(p, stride, 2, width, acc, add); break;
+        case 3: fm_pair_pass(p, stride, 3, width, acc, add); break;
+        default: fm_pair_pass(p, stride, 4, width, acc, add); break;
+        }
+    }
+}
+#endif
+
 /* Column-sum types: 32-bit sums of 8/16-bit pixels are exact while a
  * column holds at most 32768 rows (65535 * 32768 < 2^31) and are twice as
  * fast as 64-bit ones; wider integers need 64 bits; 64-bit integers and
@@ -322,8 +399,8 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
         (S) = (s0_ + s1_) + (s2_ + s3_);                                      \
     } while (0)
 
-/* The sums of the full blocks of a band (factor F) of the columns SRC,
- * as SUMT, into DST[]. */
+/* The sums of the full blocks of a band (F columns each) of the columns
+ * SRC, as SUMT, into DST[]. */
 #define FM_FULL_BLOCKS(SUMT, F, SRC, DST)                                     \
     for (long long j = 0; j < full; j++)                                      \
         FM_BLOCK_SUM(SUMT, (SRC) + j * (F), (F), (DST)[j])
@@ -335,13 +412,14 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
  * factor 4 0.66 -> 0.54 ns/pixel); the other spelled-out factors gain
  * 1.3-2x over the generic loop. */
 #define FM_ALL_FULL_BLOCKS(SUMT, SRC, DST)                                    \
-    switch (factor) {                                                         \
+    switch (cols) {                                                           \
+    case 1: FM_FULL_BLOCKS(SUMT, 1, SRC, DST); break;                         \
     case 2: FM_FULL_BLOCKS(SUMT, 2, SRC, DST); break;                         \
     case 3: FM_FULL_BLOCKS(SUMT, 3, SRC, DST); break;                         \
     case 5: FM_FULL_BLOCKS(SUMT, 5, SRC, DST); break;                         \
     case 6: FM_FULL_BLOCKS(SUMT, 6, SRC, DST); break;                         \
     case 7: FM_FULL_BLOCKS(SUMT, 7, SRC, DST); break;                         \
-    default: FM_FULL_BLOCKS(SUMT, factor, SRC, DST); break;                   \
+    default: FM_FULL_BLOCKS(SUMT, cols, SRC, DST); break;                     \
     }
 
 /* Mean of a block from its sum, its pixel count and its BLANK/NaN count
@@ -353,27 +431,30 @@ static const fm_pixinfo PIXINFO[FM_PIX_NTYPES] = {
                    (double)((NPIX) - (BAD)) * bscale + bzero)                 \
          : (float)NAN)
 
-/* Horizontal reduction of one band: sum factor columns per output pixel,
- * divide by the valid count, scale.  The block sums (and counts) come
- * first, the conversion and scaling in a separate loop that vectorises;
- * for factor 6 about three times faster than block by block. */
+/* Horizontal reduction of one band: sum the columns of each output
+ * pixel, divide by the valid count, scale.  A column holds span adjacent
+ * pixels (1, or 2 for the pair sums; with counts always 1).  The block
+ * sums (and counts) come first, the conversion and scaling in a separate
+ * loop that vectorises; for factor 6 about three times faster than block
+ * by block. */
 #define FM_REDUCE(NAME, ACC, SUMT, CNT, BADT)                                 \
     FM_SIMD static void NAME(const void *accv, const void *cntv,              \
                              long long width, long long factor,               \
-                             long long band_rows, double bscale,              \
-                             double bzero, double blank_sum, float *out,      \
-                             void *scratch)                                   \
+                             long long span, long long band_rows,             \
+                             double bscale, double bzero, double blank_sum,   \
+                             float *out, void *scratch)                       \
     {                                                                         \
         const ACC *restrict acc = (const ACC *)accv;                          \
         const CNT *restrict cnt = (const CNT *)cntv;                          \
         long long full = width / factor, tail = width - full * factor;        \
+        long long cols = factor / span;                                       \
         SUMT *restrict sums = (SUMT *)scratch;                                \
         BADT *restrict bads = (BADT *)((SUMT *)scratch + full + (tail != 0)); \
         SUMT s = 0;                                                           \
         BADT bad = 0;                                                         \
         FM_ALL_FULL_BLOCKS(SUMT, acc, sums);                                  \
         if (tail)                                                             \
-            FM_BLOCK_SUM(SUMT, acc + full * factor, tail, s);                 \
+            FM_BLOCK_SUM(SUMT, acc + full * cols, (tail + span - 1) / span, s); \
         if (!cnt) {                                                           \
             /* every pixel valid: one multiplier, no division */              \
             double m = bscale / ((double)band_rows * (double)factor);         \
@@ -406,7 +487,7 @@ FM_REDUCE(reduce_i64, int64_t, double, uint32_t, int64_t)
 FM_REDUCE(reduce_f64, double, double, uint32_t, int64_t)
 
 typedef void (*fm_reduce_fn)(const void *acc, const void *cnt,
-                             long long width, long long factor,
+                             long long width, long long factor, long long span,
                              long long band_rows, double bscale, double bzero,
                              double blank_sum, float *out, void *scratch);
 
@@ -419,6 +500,7 @@ struct fm_binner {
     double blank_sum;       /* BLANK when the column sums include BLANK pixels */
     fm_add_fn add;
     fm_reduce_fn reduce;
+    long long span;         /* pixels per column sum: 1, or 2 (pair sums) */
     void *acc;
     void *cnt;              /* invalid counts; NULL when every pixel counts */
     void *scratch;          /* block sums and counts of one band */
@@ -482,6 +564,14 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
     b->blank = spec->blank;
     b->blank_sum = counted && pi->small ? (double)spec->blank : 0.0;
     b->add = counted ? pi->counted[wide] : pi->plain[wide];
+    b->span = 1;
+#if FM_HAVE_AVX2
+    if (!counted && spec->pixtype == FM_PIX_I16 && spec->factor % 2 == 0 &&
+        spec->factor <= FM_PAIR_MAX_FACTOR && __builtin_cpu_supports("avx2")) {
+        b->add = add_i16_pairs;
+        b->span = 2;
+    }
+#endif
     b->reduce = kind == FM_ACC_I64 ? reduce_i64
               : kind == FM_ACC_F64 ? reduce_f64
               : spec->factor <= FM_I32_SUM_MAX_FACTOR ? reduce_i32 : reduce_i32w;
@@ -510,7 +600,7 @@ void fm_binner_free(fm_binner *b)
 
 static void emit_band(fm_binner *b, float *out)
 {
-    b->reduce(b->acc, b->cnt, b->spec.width, b->spec.factor, b->pending,
+    b->reduce(b->acc, b->cnt, b->spec.width, b->spec.factor, b->span, b->pending,
               b->spec.bscale, b->spec.bzero, b->blank_sum, out, b->scratch);
     b->pending = 0;
 }

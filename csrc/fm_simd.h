@@ -15,4 +15,15 @@
 #define FM_SIMD
 #endif
 
+/* FM_AVX2 marks a function written with AVX2 intrinsics (immintrin.h):
+ * compiled for AVX2 whatever the build flags, and called only after
+ * __builtin_cpu_supports("avx2") said yes.  For loops where a widening
+ * instruction the compiler does not find on its own (pmaddwd) pays. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FM_HAVE_AVX2 1
+#define FM_AVX2 __attribute__((target("avx2")))
+#else
+#define FM_HAVE_AVX2 0
+#endif
+
 #endif

@@ -139,11 +139,16 @@ static void test_against_reference(void)
 {
     /* width, height, factor: every spelled-out small factor, generic ones,
      * partial bands of 1-3 rows beyond groups of four, factors past the
-     * 32-bit block sums (182, 200) and past the 32-bit column sums. */
+     * 32-bit block sums (182, 200) and past the 32-bit column sums; for the
+     * int16 pair sums (even factors), odd widths and edge blocks of every
+     * parity, rows of fewer and more than 16 pixels, the largest pair
+     * factor and the next even one. */
     static const long long shapes[][3] = {
         {1, 1, 1}, {7, 5, 2}, {12, 23, 5}, {33, 9, 4}, {5, 40, 7}, {64, 3, 64}, {17, 17, 1},
         {25, 14, 3}, {61, 13, 6}, {70, 17, 8}, {50, 22, 9}, {47, 31, 13}, {19, 11, 11},
         {400, 3, 182}, {401, 5, 200}, {33000, 2, 32769},
+        {1, 3, 2}, {3, 7, 2}, {45, 9, 6}, {47, 10, 10}, {91, 6, 12}, {100, 5, 16},
+        {16390, 2, 16384}, {16390, 2, 16386},
     };
     static const long long chunks[] = {1, 3, 1 << 30};
     static const long long blanks[FM_PIX_NTYPES] = {0, -128, -32768, 7, -99, 3, -1, 0, 0};

@@ -591,10 +591,11 @@ class Header:
     def __contains__(self, key):
         if not isinstance(key, str):
             return False
+        name = key if key in _SPELT_STANDARD else _lookup(key)
         index = self._index
         if index is not None:
-            return _lookup(key) in index
-        return self._first(_lookup(key)) is not None
+            return name in index
+        return self._first(name) is not None
 
     def __getitem__(self, key):
         if isinstance(key, str) and key in _SPELT_STANDARD:

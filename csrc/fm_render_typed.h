@@ -251,6 +251,12 @@ static int FM_(select)(const FM_T *x, long long n, long long *count,
                                cap_low + cap_high);
             low = buf;
             high = buf + cap_low + 1;
+#ifdef FM_FAST_BRACKET
+            if (__builtin_cpu_supports("avx2"))
+                c = FM_FAST_BRACKET(x, n, lb, hb, low, cap_low, &n_low, high,
+                                    cap_high, &n_high);
+            else
+#endif
             c = FM_(bracket)(x, n, lb, hb, low, cap_low, &n_low, high, cap_high,
                              &n_high);
         }
@@ -464,6 +470,10 @@ int FM_(fm_map)(const FM_T *x, long long n, const fm_map_spec *spec, void *out,
         }
         if (o16)
             FM_(map_linear16)(x, n, (FM_T)scale, offset, spec->nan_level, o16);
+#ifdef FM_FAST_LINEAR8
+        else if (__builtin_cpu_supports("avx2"))
+            FM_FAST_LINEAR8(x, n, (FM_T)scale, (float)offset, spec->nan_level, o8);
+#endif
         else
             FM_(map_linear8)(x, n, (FM_T)scale, (float)offset, spec->nan_level, o8);
     }

@@ -216,3 +216,17 @@ def test_sorted_cards_become_a_header_without_parsing():
     unchecked = CardList.from_lists(list(cards.keys), list(cards.images))
     assert not unchecked.checked
     assert unchecked.header().tostring() == parsed.tostring()
+
+
+def test_kept_orders_compare_commentary_texts_not_images():
+    # "history x" (lower case) is a HISTORY card: its text repeats that of
+    # "HISTORY x" although the images differ, and a later header of the
+    # same shape with other texts must keep both cards
+    def cards(first, second):
+        images = [Card("SIMPLE", True).image, Card("BITPIX", 8).image,
+                  Card("NAXIS", 0).image, f"history {first}".ljust(80),
+                  f"HISTORY {second}".ljust(80)]
+        return CardList(Header.fromstring("".join(images) + "END".ljust(80)))
+    assert sort_card_list(cards("same", "same")).keys.count("HISTORY") == 1
+    assert sort_card_list(cards("one", "two")).keys.count("HISTORY") == 2
+    assert sort_card_list(cards("same", "same")).keys.count("HISTORY") == 1

@@ -319,6 +319,9 @@ def _order(cards, commentFilter, historyFilter, cardSequence):
 # are empty: (picker of the order, sorted keywords)}).  The order depends on nothing
 # else as long as no commentary text repeats.  Bounded like _STRUCTURES.
 _PLANS = {}
+# The text of a card image, columns 9 on (what _commentary compares; a
+# lower-case "history" card has the keyword HISTORY too).
+_TEXT = itemgetter(slice(8, None))
 
 
 def _planned_order(cards):
@@ -337,7 +340,7 @@ def _planned_order(cards):
         if len(_PLANS) < 1024:
             _PLANS[shape] = plan
     blanks, notes, orders = plan
-    if len(notes) > 1 and len(set(map(images.__getitem__, notes))) < len(notes):
+    if len(notes) > 1 and len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes):
         return None
     empty = tuple(map(str.isspace, map(images.__getitem__, blanks)))
     planned = orders.get(empty)

@@ -316,12 +316,15 @@ def _order(cards, commentFilter, historyFilter, cardSequence):
 # Sort orders without filters or sequence, kept per header shape (the
 # keywords in order): keywords -> (positions of the blank-keyword cards,
 # positions of the HISTORY and COMMENT cards, {which blank-keyword cards
-# are empty: (picker of the order, sorted keywords)}).  The order depends on nothing
-# else as long as no commentary text repeats.  Bounded like _STRUCTURES.
+# are empty: (picker of the order, sorted keywords)}).  The order depends
+# on nothing else as long as no commentary text repeats.  Bounded like
+# _STRUCTURES.
 _PLANS = {}
 # The text of a card image, columns 9 on (what _commentary compares; a
 # lower-case "history" card has the keyword HISTORY too).
 _TEXT = itemgetter(slice(8, None))
+# The text of a blank-keyword card, as _order looks at it.
+_BLANK_TEXT = itemgetter(slice(8, 80))
 
 
 def _planned_order(cards):
@@ -342,7 +345,7 @@ def _planned_order(cards):
     blanks, notes, orders = plan
     if len(notes) > 1 and len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes):
         return None
-    empty = tuple(map(str.isspace, map(images.__getitem__, blanks)))
+    empty = tuple(map(str.isspace, map(_BLANK_TEXT, map(images.__getitem__, blanks))))
     planned = orders.get(empty)
     if planned is None:
         pick = picker(_order(cards, None, None, None)[0])

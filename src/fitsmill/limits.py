@@ -23,6 +23,10 @@ __all__ = [
 ]
 
 
+# The native float types the compiled kernels take.
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _real_vector(image):
     """The values of an array as a 1-D C-contiguous native float32 or float64
     array, the form the compiled kernels take.
@@ -41,6 +45,9 @@ def _real_vector(image):
         of up to 2**53 in magnitude exactly.
     """
     arr = np.asarray(image)
+    if arr.dtype in _KERNEL_DTYPES and arr.flags.c_contiguous:
+        # the view the conversion below returns, in half its ~3 us
+        return arr.ravel()
     if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4:
         dtype = np.float32
     else:

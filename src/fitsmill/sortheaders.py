@@ -6,6 +6,12 @@ headers (XTENSION first) and any number of axes are supported, a keyword
 that appears twice keeps both cards, and the blank card before the HISTORY
 and COMMENT blocks appears only when the block has a card left after
 filtering.
+
+Without filters and card sequence, the order of a header's cards depends
+only on its keywords, on which blank-keyword cards are empty and on
+whether a commentary text repeats; it is worked out once per such header
+shape and kept (bounded), so that sorting the headers of an archive,
+which share a few shapes, merely picks each file's cards.
 """
 
 from itertools import compress

@@ -230,3 +230,26 @@ def test_kept_orders_compare_commentary_texts_not_images():
     assert sort_card_list(cards("same", "same")).keys.count("HISTORY") == 1
     assert sort_card_list(cards("one", "two")).keys.count("HISTORY") == 2
     assert sort_card_list(cards("same", "same")).keys.count("HISTORY") == 1
+
+
+def test_orders_are_kept_within_a_budget(monkeypatch):
+    # with no room left nothing more is kept, and sorting still follows
+    # the reference; with room, a shape is kept once, its order counted
+    import fitsmill.sortheaders as sortheaders
+
+    shapes = [[Card("SIMPLE", True), Card("BITPIX", 8), Card("NAXIS", 0)]
+              + [Card(f"K{i}", i) for i in range(n)] + [Card("HISTORY", "h")]
+              for n in range(5)]
+    full = sortheaders.ShapeMemo(limit=0)
+    monkeypatch.setattr(sortheaders, "_PLANS", full)
+    for cards in shapes * 2:
+        assert sorted_pairs(cards) == reference_pairs(cards)
+    assert len(full) == 0 and full.room == 0
+    room = sortheaders.ShapeMemo(limit=20)
+    monkeypatch.setattr(sortheaders, "_PLANS", room)
+    for cards in shapes * 2:
+        assert sorted_pairs(cards) == reference_pairs(cards)
+    # the shape of 4 cards (4) and its order (2 * 4) fit, the next shape
+    # (5) only without its order (10), then nothing
+    kept = {len(shape): orders for shape, (_, _, orders) in room.items()}
+    assert kept == {4: kept[4], 5: {}} and len(kept[4]) == 1 and room.room == 3

@@ -52,8 +52,8 @@ from fitsmill.atomic import atomic_write
 from fitsmill.errors import CannotComputeHeader
 from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
-from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, picker, sort_card_list,
-                                  sort_headers, sortHeaders)
+from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, ShapeMemo, picker,
+                                  sort_card_list, sort_headers, sortHeaders)
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -94,14 +94,8 @@ _CACHE_IMAGES = list(_CACHE_CARDS.values())
 
 # Card orders kept per header shape (the keywords in order; headers of one
 # archive share a few shapes), so that the cards of each file are merely
-# picked: see _cache_order and _merge_order.  Bounded.
-_CACHE_ORDERS, _MERGE_ORDERS = {}, {}
-
-
-def _remember(table, key, value):
-    if len(table) < 2048:
-        table[key] = value
-    return value
+# picked: see _cache_order and _merge_order.
+_CACHE_ORDERS, _MERGE_ORDERS = ShapeMemo(), ShapeMemo()
 
 
 def _cache_order(cards):
@@ -129,7 +123,7 @@ def _cache_order(cards):
     order = [size + number for number, keyword in enumerate(_CACHE_KEYS)
              if keyword not in present] + list(compress(order, kept))
     pick = picker(order)
-    return _remember(_CACHE_ORDERS, shape, (pick, pick(keys + list(_CACHE_KEYS))))
+    return _CACHE_ORDERS.remember(shape, 3 * size, (pick, pick(keys + list(_CACHE_KEYS))))
 
 
 def _merge_order(cached, current, keep):
@@ -162,7 +156,8 @@ def _merge_order(cached, current, keep):
                 kept[pos] = False
     order = list(compress(order, kept)) + list(from_file.values())
     pick = picker(order)
-    return _remember(_MERGE_ORDERS, shape, (pick, pick(cached_keys + file_keys)))
+    return _MERGE_ORDERS.remember(shape, 2 * (size + len(file_keys)),
+                                  (pick, pick(cached_keys + file_keys)))
 
 
 class _AlreadyProcessed(Exception):

@@ -319,13 +319,36 @@ def _order(cards, commentFilter, historyFilter, cardSequence):
     return order, extra
 
 
+class ShapeMemo(dict):
+    """A dict of things kept per header shape that stops growing once its
+    entries hold ``limit`` keywords in all (an archive whose headers all
+    differ would otherwise fill memory with shapes never seen again)."""
+
+    def __init__(self, limit=100_000):
+        super().__init__()
+        self.room = limit
+
+    def charge(self, size):
+        """Whether ``size`` more keywords fit (they are then counted)."""
+        if size > self.room:
+            return False
+        self.room -= size
+        return True
+
+    def remember(self, key, size, value):
+        """Keep ``value`` under ``key`` if ``size`` more keywords fit;
+        return ``value``."""
+        if self.charge(size):
+            self[key] = value
+        return value
+
+
 # Sort orders without filters or sequence, kept per header shape (the
 # keywords in order): keywords -> (positions of the blank-keyword cards,
 # positions of the HISTORY and COMMENT cards, {which blank-keyword cards
 # are empty: (picker of the order, sorted keywords)}).  The order depends
-# on nothing else as long as no commentary text repeats.  Bounded like
-# _STRUCTURES.
-_PLANS = {}
+# on nothing else as long as no commentary text repeats.
+_PLANS = ShapeMemo()
 # The text of a card image, columns 9 on (what _commentary compares; a
 # lower-case "history" card has the keyword HISTORY too).
 _TEXT = itemgetter(slice(8, None))
@@ -342,12 +365,11 @@ def _planned_order(cards):
     plan = _PLANS.get(shape)
     if plan is None:
         present = _SPECIAL.intersection(keys)
-        plan = (cards.positions("") if "" in present else (),
-                cards.positions("HISTORY") + cards.positions("COMMENT")
-                if not present.isdisjoint(_NOTES) else (),
-                {})
-        if len(_PLANS) < 1024:
-            _PLANS[shape] = plan
+        plan = _PLANS.remember(shape, len(shape), (
+            cards.positions("") if "" in present else (),
+            cards.positions("HISTORY") + cards.positions("COMMENT")
+            if not present.isdisjoint(_NOTES) else (),
+            {}))
     blanks, notes, orders = plan
     if len(notes) > 1 and len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes):
         return None
@@ -356,7 +378,8 @@ def _planned_order(cards):
     if planned is None:
         pick = picker(_order(cards, None, None, None)[0])
         planned = (pick, pick(keys + [""]))
-        if len(orders) < 64:
+        # (an order holds two tuples of the shape's length)
+        if shape in _PLANS and _PLANS.charge(2 * len(shape)):
             orders[empty] = planned
     return planned
 

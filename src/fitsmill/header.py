@@ -174,12 +174,14 @@ class Header:
         self._mixed = False  # whether some reported keyword is not upper case
         self._index = None   # lookup keyword -> first position, or None
         self._probes = 0     # lookups since the index was dropped
+        self._tail = None    # _append_position(True) while no card changes
         self._end = _END
         if isinstance(cards, Header):
             self._image_list = list(cards._image_list)
             self._cards = list(cards._cards)
             self._keys = list(cards._keys)
             self._mixed = cards._mixed
+            self._tail = cards._tail
             self._end = cards._end
             return
         if _is_astropy_header(cards):
@@ -246,6 +248,7 @@ class Header:
         header._mixed = mixed
         header._index = None
         header._probes = 0
+        header._tail = None
         header._end = end
         return header
 
@@ -265,6 +268,7 @@ class Header:
             else list(keywords)
         header._index = None
         header._probes = 0
+        header._tail = None
         header._end = _END
         return header
 
@@ -521,6 +525,7 @@ class Header:
             name = card.keyword
             key = name.upper()
             self._mixed = self._mixed or key != name
+        self._tail = None
         self._image_list.insert(pos, card.image)
         self._cards.insert(pos, card)
         self._keys.insert(pos, key)
@@ -530,6 +535,7 @@ class Header:
             self._drop_index()
 
     def _delete(self, pos):
+        self._tail = None
         del self._image_list[pos]
         del self._cards[pos]
         del self._keys[pos]
@@ -560,6 +566,7 @@ class Header:
         self._set(pos, card)
 
     def _set(self, pos, card):
+        self._tail = None  # (a blank card may have become text, or back)
         self._image_list[pos] = card.image
         self._cards[pos] = card
 
@@ -703,6 +710,9 @@ class Header:
         self._probes = 0
         if images[-1].isspace():
             self._use_blanks(len(image) // CARD)
+        # the next card added goes after this one (dropping trailing blank
+        # cards above did not move it)
+        self._tail = pos + 1
 
     def get(self, key, default=None):
         """The value of ``key``, or ``default`` when it is absent.
@@ -899,15 +909,21 @@ class Header:
 
     def _append_position(self, above_commentary):
         """Where append puts a card: after the last non-blank card, and with
-        ``above_commentary`` also before the trailing commentary cards."""
+        ``above_commentary`` also before the trailing commentary cards (that
+        position is kept until a card changes: a header's trailing HISTORY
+        block may be long, and cards are often added one after another)."""
+        if above_commentary and self._tail is not None:
+            return self._tail
         images = self._image_list
         pos = len(images)
         # (each run is counted only when the card before it belongs to it)
         if pos and images[-1].isspace():
             pos -= self._trailing_blanks()
         keys = self._keys
-        if above_commentary and pos and keys[pos - 1] in COMMENTARY:
-            pos -= _run_length(COMMENTARY.__contains__, reversed(keys[:pos]))
+        if above_commentary:
+            if pos and keys[pos - 1] in COMMENTARY:
+                pos -= _run_length(COMMENTARY.__contains__, reversed(keys[:pos]))
+            self._tail = pos
         return pos
 
     def _append_at(self, pos, card, key, useblanks):
@@ -1105,6 +1121,7 @@ class Header:
     def clear(self):
         """Remove all cards."""
         self._image_list, self._cards, self._keys, self._mixed = [], [], [], False
+        self._tail = None
         self._drop_index()
 
     # -- checks and display -------------------------------------------------

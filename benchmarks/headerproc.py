@@ -27,13 +27,16 @@ directory), and "framework" a do-nothing FileProcessor over the same files.
 CPU is split into user and system time of this process (getrusage).
 
 The data parts are sparse (neither side reads them), so the files take
-little disk space.  Each repetition starts from freshly generated files,
-and ``os.sync()`` runs after generating them, for every row alike, so that
-the kernel's writeback of the setup (and of the previous row's deleted
-files) does not land in the timed part; file creation still costs from
-tens to hundreds of microseconds depending on what the rest of the machine
-writes (ext4 on a shared VM disk here), which is why the floor rows are
-measured in the same run.  "update_header alone" is fitsmill's locked
+little disk space.  Each row of each repetition gets freshly generated
+files in a new directory, and ``os.sync()`` runs after generating them,
+for every row alike, so that the kernel's writeback of the setup does not
+land in the timed part.  Nothing is deleted before the end of the run: on
+ext4 without a journal (this VM's disk) a new inode is not taken from
+those freed in the last minutes, and the allocator steps over them one by
+one, so creating a file right after thousands were deleted costs ~300 us
+of kernel time instead of ~30-70.  File creation still varies with what
+the rest of the machine writes, which is why the floor rows are measured
+in the same run.  "update_header alone" is fitsmill's locked
 in-place write of one more card per file (read, merge, undo record,
 pwrite) without computing or caching anything: the part of the flow that
 belongs to :mod:`fitsmill.fitsfile`.  The figures are medians over
@@ -201,10 +204,11 @@ def main():
     # fitsmill logs every header write for undo: keep the logs in the sandbox
     os.environ.setdefault("FITSMILL_UNDO_DIR", os.path.join(base, "undo"))
     try:
-        for _ in range(args.repeat):
-            for label, func in runs.items():
-                directory = os.path.join(base, "data")
-                shutil.rmtree(directory, ignore_errors=True)
+        for rep in range(args.repeat):
+            for n, (label, func) in enumerate(runs.items()):
+                # A new directory each time, all removed at the end: see
+                # the module docstring on deleting files.
+                directory = os.path.join(base, f"data-{rep}-{n}")
                 os.makedirs(directory)
                 make_files(directory, args.files)
                 os.sync()

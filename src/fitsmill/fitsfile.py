@@ -22,6 +22,7 @@ import threading
 
 from fitsmill._cards import check_header, find_end
 from fitsmill import blockshift
+from fitsmill import checksum as ck
 from fitsmill.atomic import discard, fsync_directory, pwrite_all
 from fitsmill.errors import FitsFormatError, FitsmillError, HeaderSpaceError
 from fitsmill.header import Header, as_header
@@ -425,11 +426,10 @@ def _layout_blocks(cards, blocks):
 
 
 def _stored_datasum(header, path):
-    from fitsmill.checksum import parse_datasum
     if "DATASUM" not in header:
         return None
     try:
-        return parse_datasum(header.get("DATASUM"), path)
+        return ck.parse_datasum(header.get("DATASUM"), path)
     except FitsFormatError:
         return None
 
@@ -445,7 +445,6 @@ def _old_header(info, path):
 def _compose(info, new, *, grow, reserve, checksum, force, shift, fd, path):
     """The new header's bytes for ``info``'s place (checksums filled in);
     ``shift``: a growing header may be sized for :mod:`fitsmill.blockshift`."""
-    from fitsmill import checksum as ck
     cards = _card_bytes(new)
     # Equal layout signatures settle it cheaply; otherwise compare values.
     if not force and (info._layout is None or not same_layout(info._layout, cards)):
@@ -597,10 +596,16 @@ def _release(fd, result):
         os.close(fd)
 
 
+_current_log = None     # fitsmill.undolog.current_log, imported on first use
+
+
 def _log_for(undo):
+    global _current_log
     if undo is True:
-        from fitsmill.undolog import current_log
-        return current_log()
+        if _current_log is None:
+            # (undolog imports this module: not at the top)
+            from fitsmill.undolog import current_log as _current_log
+        return _current_log()
     return undo or None
 
 
@@ -812,6 +817,9 @@ def _shifts(grow, undo):
 
 
 def _check_options(ext, grow, reserve, checksum):
+    if ext == 0 and grow == "rewrite" and reserve == 0 and checksum == "auto" \
+            and type(ext) is int and type(reserve) is int:
+        return      # the defaults (the common case, checked per write)
     if grow not in _GROW_POLICIES:
         raise ValueError(f"grow must be one of {_GROW_POLICIES}, not {grow!r}")
     if checksum not in _CHECKSUM_POLICIES or isinstance(checksum, int) and \
@@ -825,7 +833,7 @@ def _check_options(ext, grow, reserve, checksum):
 
 def _writable_path(path):
     path = os.fspath(path)
-    if not os.path.isabs(path):
+    if path[:1] != "/" and not os.path.isabs(path):
         path = os.path.abspath(path)
     _check_writable_name(path)
     return path

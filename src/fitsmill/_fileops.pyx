@@ -9,38 +9,40 @@ from libc.errno cimport errno
 from fitsmill._status cimport fm_error
 
 cdef extern from "fm_fileops.h" nogil:
-    int fm_insert_range(int fd, long long offset, long long length, fm_error *err)
-    int fm_collapse_range(int fd, long long offset, long long length, fm_error *err)
+    int fm_insert_range(int fd, long long offset, long long length,
+                        fm_error *err) noexcept
+    int fm_collapse_range(int fd, long long offset, long long length,
+                          fm_error *err) noexcept
 
 
-cdef int _raise(int cause, const fm_error *err, object path) except -1:
-    msg = err.message.decode("utf-8", "replace")
-    raise OSError(cause, msg if path is None else f"{path}: {msg}")
+ctypedef int (*_shift_fn)(int fd, long long offset, long long length,
+                          fm_error *err) noexcept nogil
+
+
+cdef int _shift(_shift_fn shift, int fd, long long offset, long long length,
+                object path) except -1:
+    """Call ``shift``; raise OSError with its errno (and the file) on failure."""
+    cdef fm_error err
+    cdef int status, cause = 0
+    with nogil:
+        status = shift(fd, offset, length, &err)
+        if status:
+            cause = errno
+    if status:
+        msg = err.message.decode("utf-8", "replace")
+        raise OSError(cause, msg if path is None else f"{path}: {msg}")
+    return 0
 
 
 def insert_range(int fd, long long offset, long long length, path=None):
     """Insert ``length`` zero bytes at ``offset`` of the open file ``fd``
     (both multiples of the file system's block size); the bytes after
     ``offset`` move ``length`` bytes towards the end."""
-    cdef fm_error err
-    cdef int status, cause = 0
-    with nogil:
-        status = fm_insert_range(fd, offset, length, &err)
-        if status:
-            cause = errno
-    if status:
-        _raise(cause, &err, path)
+    _shift(fm_insert_range, fd, offset, length, path)
 
 
 def collapse_range(int fd, long long offset, long long length, path=None):
     """Remove the ``length`` bytes at ``offset`` of the open file ``fd``
     (both multiples of the file system's block size); the bytes after them
     move back."""
-    cdef fm_error err
-    cdef int status, cause = 0
-    with nogil:
-        status = fm_collapse_range(fd, offset, length, &err)
-        if status:
-            cause = errno
-    if status:
-        _raise(cause, &err, path)
+    _shift(fm_collapse_range, fd, offset, length, path)

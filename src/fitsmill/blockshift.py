@@ -50,10 +50,10 @@ _REFUSED = set()
 _NOT_SUPPORTED = (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
 
-def _unit(fd):
-    """FITS blocks per shift step on ``fd``'s file system, None when it
-    cannot shift (as far as is known)."""
-    if os.fstat(fd).st_dev in _REFUSED:
+def _unit(fd, st):
+    """FITS blocks per shift step on the file system of ``fd`` (whose
+    fstat is ``st``), None when it cannot shift (as far as is known)."""
+    if st.st_dev in _REFUSED:
         return None
     blocks = math.lcm(_BLOCK, os.fstatvfs(fd).f_bsize) // _BLOCK
     return blocks if blocks <= _MAX_UNIT else None
@@ -63,16 +63,21 @@ def grown_blocks(fd, offset, have, blocks):
     """How many blocks a header at ``offset`` that has ``have`` blocks and
     needs ``blocks`` gets: ``blocks`` rounded up to a whole shift step when
     the header starts the file and enough bytes follow it, else ``blocks``."""
-    if offset != 0 or os.fstat(fd).st_size - have * _BLOCK < MIN_SHIFTED:
+    if offset != 0:
         return blocks
-    unit = _unit(fd)
+    st = os.fstat(fd)
+    if st.st_size - have * _BLOCK < MIN_SHIFTED:
+        return blocks
+    unit = _unit(fd, st)
     if unit is None:
         return blocks
     return have + -(-(blocks - have) // unit) * unit
 
 
-def _shiftable(fd, offset, delta):
-    unit = _unit(fd) if offset == 0 and delta else None
+def _shiftable(fd, st, delta):
+    """Whether a header at the start of the file can change size by
+    ``delta`` bytes by a shift."""
+    unit = _unit(fd, st) if delta else None
     return unit is not None and delta % (unit * _BLOCK) == 0
 
 
@@ -100,10 +105,10 @@ def resize(fd, path, st, old, new, log, fsync):
         (nothing was changed; the caller copies instead).
     """
     delta = len(new) - len(old)
-    if log is None or not _shiftable(fd, 0, delta):
+    if log is None or not _shiftable(fd, st, delta):
         return None
     seq = log.begin(path, 0, old, new, st, "insert" if delta > 0 else "collapse",
-                    fsync=fsync) if log else None
+                    fsync=fsync)
     try:
         if delta > 0:
             insert_range(fd, 0, delta, path)
@@ -111,8 +116,7 @@ def resize(fd, path, st, old, new, log, fsync):
             # the tail of the old header takes the new header's place
             collapse_range(fd, 0, -delta, path)
     except OSError as exc:
-        if log:
-            log.void(seq)
+        log.void(seq)
         if exc.errno not in _NOT_SUPPORTED:
             raise
         _REFUSED.add(st.st_dev)
@@ -121,13 +125,11 @@ def resize(fd, path, st, old, new, log, fsync):
         pwrite_all(fd, new, 0)
     except BaseException:
         roll_back(fd, old, delta)
-        if log:
-            log.void(seq)
+        log.void(seq)
         raise
     if fsync:
         os.fdatasync(fd)
-    if log:
-        log.done(seq, os.fstat(fd))
+    log.done(seq, os.fstat(fd))
     return "grown" if delta > 0 else "shrunk"
 
 

@@ -6,8 +6,9 @@ END card, the size of the data is computed from the header and the data is
 skipped, never read.  Writing (:func:`write_header`, :func:`update_header`)
 replaces one HDU's header in place when the new header fits the old blocks,
 and otherwise shifts the data (:mod:`fitsmill.blockshift`) or rewrites the
-file atomically; see its docstring for the guarantees.  Every write is recorded first in an undo log
-(:mod:`fitsmill.undolog`: where the logs live, recovery, undo), layout
+file atomically; see its docstring for the guarantees.  Every write is
+recorded first in an undo log (:mod:`fitsmill.undolog`: where the logs
+live, recovery, undo), layout
 checks live in :mod:`fitsmill.layout` and checksums in
 :mod:`fitsmill.checksum`.
 """
@@ -709,11 +710,11 @@ def write_header(path, header, ext=0, *, grow="rewrite", reserve=0,
     * It needs more blocks, the header starts the file, more than
       :data:`fitsmill.blockshift.MIN_SHIFTED` bytes follow it, the write is
       logged (``undo``), ``grow="rewrite"`` and the file system can insert
-      blocks (ext4, XFS):
-      the file system shifts the data by whole blocks without copying them
-      (:mod:`fitsmill.blockshift`); the header grows to the next multiple of
-      the shift step (64 blocks with 4096-byte file-system blocks), the
-      extra blocks being blank headroom.  The file keeps its inode.
+      blocks (ext4, XFS): the file system shifts the data by whole blocks
+      without copying them (:mod:`fitsmill.blockshift`); the header grows
+      to the next multiple of the shift step (64 blocks with 4096-byte
+      file-system blocks), the extra blocks being blank headroom.  The
+      file keeps its inode.
     * It needs more blocks otherwise: a temporary file in the same directory
       receives everything before the header, the new header (plus
       ``reserve`` blank blocks of headroom) and everything after the old

@@ -5,12 +5,13 @@ fast path.
 and :func:`~fitsmill.fitsfile.update_headers` that does what
 ``header[key] = value`` (or ``= (value, comment)``) does for each of its
 keywords, in order.  For the usual case (an ordinary primary header of up
-to four blocks, plain keywords, no checksum cards) the writer asks :meth:`KeywordSet.splice` for
-the new header bytes instead: the cards are found and replaced in the raw
-block, so no :class:`~fitsmill.header.Header` is built.  The result is
-byte for byte what the general path writes (tests compare the two); when
-anything is unusual, ``splice`` declines and the general path decides,
-errors included.
+to four blocks, plain keywords, no checksum cards) the writer asks
+:meth:`KeywordSet.splice` for the new header bytes instead: the cards are
+found and replaced in the raw block, so no
+:class:`~fitsmill.header.Header` is built.  The result is byte for byte
+what the general path writes (tests compare the two); when anything is
+unusual, ``splice`` declines and the general path decides, errors
+included.
 """
 
 import re

@@ -427,6 +427,36 @@ long fm_find_end(const char *buf, size_t len)
     return -1;
 }
 
+size_t fm_plain_primary(const char *buf, size_t len, size_t *ncards)
+{
+    if (len < FM_CARD_LEN || !keyword_field_is(buf, "SIMPLE", 0) || buf[8] != '=')
+        return 0;
+    for (size_t i = 0; i + FM_CARD_LEN <= len; i += FM_CARD_LEN) {
+        /* branch-free over the card, so it vectorises */
+        unsigned bad = 0;
+        for (int j = 0; j < FM_CARD_LEN; j++) {
+            unsigned char c = (unsigned char)buf[i + j];
+            bad |= (unsigned)(c < 32) | (unsigned)(c > 126);
+        }
+        if (bad)
+            return 0;
+        if (!keyword_field_is(buf + i, "END", 0))
+            continue;
+        size_t size = (i / FM_BLOCK_LEN + 1) * FM_BLOCK_LEN;
+        if (size > len)
+            return 0;
+        for (size_t j = i + FM_CARD_LEN; j < size; j++) {
+            unsigned char c = (unsigned char)buf[j];
+            bad |= (unsigned)(c == 0) | (unsigned)(c > 127);
+        }
+        if (bad)
+            return 0;
+        *ncards = i / FM_CARD_LEN;
+        return size;
+    }
+    return 0;
+}
+
 void fm_keyword_fields(const char *buf, size_t ncards, char *out)
 {
     for (size_t i = 0; i < ncards; i++)

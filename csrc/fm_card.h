@@ -100,6 +100,15 @@ long fm_find_end(const char *buf, size_t len);
 int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
                    double *re, double *im);
 
+/* The size of the primary header at the start of buf when it is plain
+ * enough for the writers' byte-level path: the first card is SIMPLE, every
+ * byte up to and including the END card is printable ASCII, and the
+ * padding after END to the end of its 2880-byte block is ASCII without
+ * NUL.  Returns that size (whole blocks) with *ncards the number of cards
+ * before END, or 0 (no END within len bytes, or any check fails: the
+ * general reader then decides and reports). */
+size_t fm_plain_primary(const char *buf, size_t len, size_t *ncards);
+
 /* The keyword fields (columns 1-8) of the first ncards cards of buf, one
  * after the other in out (room for ncards * FM_KEY_FIELD bytes): a compact
  * index in which a caller finds cards by keyword with one substring

@@ -775,6 +775,43 @@ def test_fast_layout_agrees_with_data_size(path):
             assert size == data_size(info.header)
 
 
+@pytest.mark.parametrize("path", ASTROPY_DATA, ids=os.path.basename)
+def test_plain_primary_agrees_with_astropy(path):
+    # The writers' byte-level check: when it accepts a primary header, the
+    # header is astropy's, byte for byte, and the keyword fields are those
+    # of its cards; it declines whatever astropy would not read as plain.
+    from fitsmill._cards import plain_primary
+    with open(path, "rb") as f:
+        head = f.read(4 * 2880)
+    found = plain_primary(head)
+    if found is None:
+        return
+    header, names = found
+    oracle = fits.Header.fromstring(header.decode("ascii"))
+    assert len(header) % 2880 == 0 and len(header) <= len(head)
+    assert header.rstrip(b" ").endswith(b"END")
+    assert [names[i:i + 8].decode().rstrip() for i in range(0, len(names), 8)] == \
+        [card.image[:8].rstrip() for card in oracle.cards]
+    assert header.startswith(b"SIMPLE  =") and b"\0" not in header and header.isascii()
+
+
+@pytest.mark.parametrize("spoil, accepted", [
+    (lambda h: h, True),
+    (lambda h: h[:-1] + b"\0", False),          # NUL in the padding
+    (lambda h: h[:-1] + b"\xe9", False),        # 8-bit byte in the padding
+    (lambda h: h[:100] + b"\t" + h[101:], False),  # tab in a card
+    (lambda h: b"XTENSION" + h[8:], False),
+    (lambda h: h[:2880], False),                # END beyond the bytes given
+])
+def test_plain_primary_declines(spoil, accepted):
+    from fitsmill._cards import plain_primary
+    header = fits.PrimaryHDU(np.zeros((2, 2), np.int16)).header
+    for i in range(40):
+        header[f"KEY{i}"] = i
+    raw = spoil(header.tostring().encode("ascii"))
+    assert (plain_primary(raw) is not None) == accepted
+
+
 def _batch_files(directory):
     """Files for update_headers: plain, checksummed, one whose edit grows
     it, one left unchanged."""

@@ -233,12 +233,56 @@ static void test_fuzz(void)
     }
 }
 
+/* The writers' plain-header check: sizes in whole blocks, cards counted,
+ * and every reason to leave a header to the general reader. */
+static void test_plain_primary(void)
+{
+    static char buf[3 * FM_BLOCK_LEN];
+    size_t n = 0, end = 40;   /* END as card 41: the header takes two blocks */
+    memset(buf, ' ', sizeof buf);
+    memcpy(buf, "SIMPLE  =                    T", 30);
+    memcpy(buf + end * FM_CARD_LEN, "END", 3);
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 2 * FM_BLOCK_LEN && n == end);
+    /* the header must lie within the bytes given */
+    CHECK(fm_plain_primary(buf, 2 * FM_BLOCK_LEN - 1, &n) == 0);
+    CHECK(fm_plain_primary(buf, end * FM_CARD_LEN, &n) == 0);
+    /* bytes after the END block are not looked at */
+    buf[2 * FM_BLOCK_LEN] = 0;
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 2 * FM_BLOCK_LEN);
+    /* padding: NUL and 8-bit bytes refused, other control bytes allowed */
+    buf[2 * FM_BLOCK_LEN - 1] = 0;
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    buf[2 * FM_BLOCK_LEN - 1] = (char)0xe9;
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    buf[2 * FM_BLOCK_LEN - 1] = '\n';
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 2 * FM_BLOCK_LEN);
+    /* cards up to END (END included) must be printable */
+    buf[3 * FM_CARD_LEN + 50] = '\t';
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    buf[3 * FM_CARD_LEN + 50] = ' ';
+    buf[end * FM_CARD_LEN + 79] = 0x7f;
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    buf[end * FM_CARD_LEN + 79] = ' ';
+    /* the first card must be SIMPLE with a value indicator */
+    buf[8] = ' ';
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    buf[8] = '=';
+    memcpy(buf, "XTENSION", 8);
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == 0);
+    memcpy(buf, "SIMPLE  ", 8);
+    /* END in the last card of a block: that block is the last one */
+    memset(buf + end * FM_CARD_LEN, ' ', 3);
+    memcpy(buf + 35 * FM_CARD_LEN, "END", 3);
+    CHECK(fm_plain_primary(buf, sizeof buf, &n) == FM_BLOCK_LEN && n == 35);
+}
+
 int main(void)
 {
     test_split();
     test_number();
     test_scan();
     test_keyword_fields();
+    test_plain_primary();
     test_fuzz();
     return fm_check_exit();
 }

@@ -46,6 +46,7 @@ cdef extern from "fm_card.h" nogil:
                        double *re, double *im)
     long fm_find_end(const char *buf, size_t len)
     void fm_keyword_fields(const char *buf, size_t ncards, char *out)
+    size_t fm_plain_primary(const char *buf, size_t len, size_t *ncards)
     int fm_header_scan(const char *buf, size_t len, fm_card_key *keys,
                        int *group, size_t *ncards, fm_error *err)
 
@@ -204,6 +205,33 @@ def card_fields(str image):
     comment = image[f.c_start:f.c_start + f.c_len] if f.c_start >= 0 else ""
     return (f.key.kind, image[f.key.key_start:f.key.key_start + f.key.key_len],
             f.key.flags, vtype, value, comment, f.vflags)
+
+
+def plain_primary(bytes head):
+    """The primary header at the start of ``head``, when it is plain
+    enough for the writers' byte-level path (see ``fm_plain_primary`` in
+    csrc/fm_card.h): SIMPLE first, printable ASCII up to END, padding
+    without NUL or 8-bit bytes.
+
+    Returns
+    -------
+    (bytes, bytes) or None
+        The header's whole blocks and the keyword fields of its cards
+        before END (as :func:`check_header` gives them); None when the
+        header is not complete within ``head`` or not plain (the general
+        reader then decides, errors included).
+    """
+    cdef size_t ncards = 0, size
+    cdef const char *p = head
+    cdef size_t n = len(head)
+    cdef bytes names
+    with nogil:
+        size = fm_plain_primary(p, n, &ncards)
+    if not size:
+        return None
+    names = PyBytes_FromStringAndSize(NULL, ncards * FM_KEY_FIELD)
+    fm_keyword_fields(p, ncards, PyBytes_AS_STRING(names))
+    return (head if size == n else head[:size]), names
 
 
 def check_header(const unsigned char[::1] buf, path=None, long long base=0):

@@ -21,7 +21,7 @@ import re
 import stat
 import threading
 
-from fitsmill._cards import check_header, find_end
+from fitsmill._cards import find_end, plain_primary
 from fitsmill import blockshift
 from fitsmill import checksum as ck
 from fitsmill.atomic import discard, fsync_directory, pwrite_all
@@ -42,7 +42,6 @@ BLOCK_SIZE = 2880
 CARD_SIZE = 80
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_CARDS_PER_BLOCK = 36
 _BLANK_CARD = b" " * CARD_SIZE
 _NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
@@ -657,31 +656,19 @@ def _pread_from(fd, offset):
     return read
 
 
-def _whole_primary_header(head):
-    """The complete primary header at the start of ``head`` (whole blocks up
-    to the one with END) when all its bytes pass the reader's cheap checks
-    (the usual case, settled in C), else None."""
-    end = find_end(head)
-    if end < 0:
-        return None
-    head = head[:(end // _CARDS_PER_BLOCK + 1) * BLOCK_SIZE]
-    if len(head) % BLOCK_SIZE or not head.startswith(b"SIMPLE  =") \
-            or not head.isascii() or b"\0" in head:
-        return None
-    return head
-
-
-def _primary_head(fd):
-    """The first four blocks of the file (plate scans often have a few
-    header blocks): one read serves most primary headers."""
-    return os.pread(fd, 4 * BLOCK_SIZE, 0)
+def _plain_primary(fd):
+    """(header bytes, keyword fields) of the file's primary header when it
+    lies within the first four blocks (plate scans often have a few header
+    blocks: one read serves most) and passes the cheap checks settled in C
+    (:func:`fitsmill._cards.plain_primary`); else None."""
+    return plain_primary(os.pread(fd, 4 * BLOCK_SIZE, 0))
 
 
 def _locate(fd, path, size, ext):
     if ext == 0:
-        whole = _whole_primary_header(_primary_head(fd))
-        if whole is not None:
-            return _hdu_info(0, whole, 0, path, size)
+        plain = _plain_primary(fd)
+        if plain is not None:
+            return _hdu_info(0, plain[0], 0, path, size)
         # Longer headers and errors: the general reader, from the start.
         return _primary(_pread_from(fd, 0), path, size)
     stream = io.FileIO(fd, "rb", closefd=False)
@@ -847,10 +834,10 @@ def _spliced(fd, st, path, ext, edit, checksum):
     None (the general path decides, errors included)."""
     if ext != 0 or checksum not in ("auto", False) or not isinstance(edit, KeywordSet):
         return None
-    header = _whole_primary_header(_primary_head(fd))
-    if header is None:
+    plain = _plain_primary(fd)
+    if plain is None:
         return None
-    names = check_header(header, path)
+    header, names = plain
     size = primary_data_size(header, names)
     if size is None:
         return None

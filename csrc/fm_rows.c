@@ -352,6 +352,113 @@ FM_AVX2 static void add_i16_pairs(const unsigned char *raw, size_t stride,
         }
     }
 }
+
+/* float32 rows with AVX2: the same sums as cnt_f32_f64 (same values,
+ * same order, so the same bits), found without the per-pixel NaN test.
+ * Eight columns at a time, the rows' values are added unmasked; NaN
+ * propagates, so only when a lane of the sum is NaN are those eight
+ * columns done again pixel by pixel with NaN left out and counted.  (A
+ * sum of infinities of both signs is NaN too and takes the same detour,
+ * with the same result.)  Images without NaN skip three operations per
+ * pixel; the rare columns with NaN cost about twice.  The four rows of a
+ * pass are four streams 4 * width bytes apart; asking for each one's
+ * cache line FM_F32_AHEAD bytes ahead gained 4-6% on 4096^2 pixels
+ * (10.4-10.6 -> 10.0 ms; 512 bytes and more ahead gained less). */
+#define FM_F32_AHEAD 256
+FM_AVX2 static inline void fm_f32x8(const unsigned char *p, __m256i swap,
+                                    __m256d *lo, __m256d *hi)
+{
+    __m256 v = _mm256_castsi256_ps(
+        _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)p), swap));
+    *lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    *hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+}
+
+/* Columns [x0, x1) of one pass of n (1 or 4) rows, pixel by pixel. */
+static void f32_columns(const unsigned char *p0, size_t stride, int n,
+                        long long x0, long long x1, double *restrict acc,
+                        uint32_t *restrict cnt, int add)
+{
+    for (long long x = x0; x < x1; x++) {
+        double v[4];
+        uint32_t bad = 0;
+        for (int k = 0; k < n; k++) {
+            union { uint32_t bits; float value; } u;
+            u.bits = ld_u32(p0 + (size_t)k * stride + 4 * x);
+            uint32_t nan = u.value != u.value;
+            u.bits &= nan - 1;
+            v[k] = (double)u.value;
+            bad += nan;
+        }
+        double sum = n == 4 ? (v[0] + v[1]) + (v[2] + v[3]) : v[0];
+        acc[x] = add ? acc[x] + sum : sum;
+        cnt[x] = add ? cnt[x] + bad : bad;
+    }
+}
+
+FM_AVX2 __attribute__((always_inline)) static inline void
+fm_f32_pass(const unsigned char *p0, size_t stride, int n, long long width,
+            double *restrict acc, uint32_t *restrict cnt, int add)
+{
+    const __m256i swap = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
+                                          15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4,
+                                          11, 10, 9, 8, 15, 14, 13, 12);
+    const __m128i zero = _mm_setzero_si128();
+    long long x = 0;
+    for (; x + 8 <= width; x += 8) {
+        const unsigned char *p = p0 + 4 * x;
+        __m256d lo, hi;
+        if (!(x & 15)) {   /* once per 64-byte line */
+            for (int k = 0; k < n; k++)
+                _mm_prefetch((const char *)p + (size_t)k * stride + FM_F32_AHEAD,
+                             _MM_HINT_T0);
+        }
+        fm_f32x8(p, swap, &lo, &hi);
+        if (n == 4) {
+            __m256d blo, bhi, clo, chi, dlo, dhi;
+            fm_f32x8(p + stride, swap, &blo, &bhi);
+            fm_f32x8(p + 2 * stride, swap, &clo, &chi);
+            fm_f32x8(p + 3 * stride, swap, &dlo, &dhi);
+            lo = _mm256_add_pd(_mm256_add_pd(lo, blo), _mm256_add_pd(clo, dlo));
+            hi = _mm256_add_pd(_mm256_add_pd(hi, bhi), _mm256_add_pd(chi, dhi));
+        }
+        __m256d nan = _mm256_or_pd(_mm256_cmp_pd(lo, lo, _CMP_UNORD_Q),
+                                   _mm256_cmp_pd(hi, hi, _CMP_UNORD_Q));
+        if (_mm256_movemask_pd(nan)) {
+            f32_columns(p0, stride, n, x, x + 8, acc, cnt, add);
+            continue;
+        }
+        if (add) {
+            lo = _mm256_add_pd(_mm256_loadu_pd(acc + x), lo);
+            hi = _mm256_add_pd(_mm256_loadu_pd(acc + x + 4), hi);
+        } else {
+            _mm_storeu_si128((__m128i *)(cnt + x), zero);
+            _mm_storeu_si128((__m128i *)(cnt + x + 4), zero);
+        }
+        _mm256_storeu_pd(acc + x, lo);
+        _mm256_storeu_pd(acc + x + 4, hi);
+    }
+    f32_columns(p0, stride, n, x, width, acc, cnt, add);
+}
+
+/* Rows in passes of four, the rows beyond a multiple of four first and
+ * one by one, as cnt_f32_f64 takes them. */
+FM_AVX2 static void add_f32_avx2(const unsigned char *raw, size_t stride,
+                                 long long nrows, long long width, void *accv,
+                                 void *cnt, long long blank, int fresh)
+{
+    (void)blank;
+    for (long long r = 0; r < nrows;) {
+        int four = (nrows - r) % 4 == 0;
+        int add = r > 0 || !fresh;
+        const unsigned char *p = raw + (size_t)r * stride;
+        if (four)
+            fm_f32_pass(p, stride, 4, width, (double *)accv, (uint32_t *)cnt, add);
+        else
+            fm_f32_pass(p, stride, 1, width, (double *)accv, (uint32_t *)cnt, add);
+        r += four ? 4 : 1;
+    }
+}
 #endif
 
 /* Column-sum types: 32-bit sums of 8/16-bit pixels are exact while a
@@ -571,6 +678,8 @@ int fm_binner_new(const fm_rows_spec *spec, fm_binner **out, fm_error *err)
         b->add = add_i16_pairs;
         b->span = 2;
     }
+    if (spec->pixtype == FM_PIX_F32 && __builtin_cpu_supports("avx2"))
+        b->add = add_f32_avx2;
 #endif
     b->reduce = kind == FM_ACC_I64 ? reduce_i64
               : kind == FM_ACC_F64 ? reduce_f64

@@ -297,9 +297,60 @@ static void test_large_blocks(void)
     }
 }
 
+/* float32 where NaN is rare (most groups of eight columns have none, as
+ * in real images) and where infinities meet: blocks with +inf alone give
+ * +inf, blocks with both signs NaN, blocks with NaN and other pixels the
+ * mean of the others; widths around multiples of eight, bands of 1-9 rows
+ * given whole and in pieces. */
+static void put_f32(unsigned char *p, float v)
+{
+    union { float f; uint32_t u; } b = {v};
+    for (int k = 3; k >= 0; k--, b.u >>= 8)
+        p[k] = (unsigned char)b.u;
+}
+
+static void test_f32_sparse_specials(void)
+{
+    static const long long widths[] = {7, 8, 9, 16, 23, 37, 64};
+    static const long long factors[] = {1, 2, 3, 4, 5, 8, 9};
+    static const long long chunks[] = {1, 3, 1 << 30};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+        for (size_t fi = 0; fi < sizeof factors / sizeof *factors; fi++)
+            for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+                long long w = widths[wi], f = factors[fi], h = 2 * f + 1;
+                fm_rows_spec s = {FM_PIX_F32, w, f, 0, 0, 2.0, 1.0};
+                long long ow = fm_rows_out_width(&s), oh = (h + f - 1) / f;
+                unsigned char *raw = malloc((size_t)(w * h * 4));
+                float *got = malloc(sizeof(float) * (size_t)(ow * oh));
+                float *want = malloc(sizeof(float) * (size_t)(ow * oh));
+                for (long long i = 0; i < w * h; i++) {
+                    uint64_t r = rng() % 97;
+                    put_f32(raw + 4 * i, r == 0 ? NAN : r == 1 ? INFINITY
+                                         : r == 2 ? -INFINITY
+                                         : (float)(rng() % 2001) / 64.0f - 15.0f);
+                }
+                reference(&s, raw, h, want);
+                CHECK(run_binner(&s, raw, h, chunks[c], got, oh) == oh);
+                for (long long i = 0; i < ow * oh; i++) {
+                    int same = isinf(want[i]) || isinf(got[i]) ? got[i] == want[i]
+                                                                : close_enough(got[i], want[i]);
+                    if (!same) {
+                        fprintf(stderr, "f32 specials: width %lld factor %lld chunk %lld "
+                                "pixel %lld: %g != %g\n", w, f, chunks[c], i, got[i], want[i]);
+                        failures++;
+                        break;
+                    }
+                }
+                free(raw);
+                free(got);
+                free(want);
+            }
+}
+
 int main(void)
 {
     test_against_reference();
+    test_f32_sparse_specials();
     test_large_blocks();
     test_known_numbers();
     test_bad_arguments();

@@ -23,7 +23,7 @@ from fitsmill import fitsfile
 from fitsmill.header import Card, Header
 from fitsmill.headerproc import DATA_KEYS, HeaderProcessor, ImmediateHeaderProcessor
 from fitsmill.processor import procmain
-from fitsmill.sortheaders import AXIS_KEYWORDS, CardList, sort_card_list
+from fitsmill.sortheaders import AXIS_KEYWORDS, CardList, shape_of, sort_card_list
 
 
 def run(cls, tmp_path, *argv, pattern="*.fits"):
@@ -330,3 +330,14 @@ def test_immediate_processor_with_its_own_reader(tmp_path):
     make_files(tmp_path, 1)
     run(OwnReader, tmp_path)
     assert fits.getheader(tmp_path / "f0.fits")["STAMP"] == 107
+
+
+def test_shapes_tell_keyword_lists_apart():
+    # the card orders of the cache and the merge are kept per shape string
+    lists = [[], [""], ["", ""], ["A"], ["A", ""], ["", "A"], ["AB"], ["A", "B"],
+             ["HISTORY", "COMMENT"], ["HISTORY COMMENT"]]
+    shapes = [shape_of(keys) for keys in lists]
+    assert len(set(shapes)) == len(lists)
+    header = Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0), ("A", 1)])
+    assert CardList(header).shape() == shape_of(header.keys())
+    assert CardList.from_lists(["X"], [Card("X", 1).image]).shape() == shape_of(("X",))

@@ -53,7 +53,8 @@ from fitsmill.errors import CannotComputeHeader
 from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
 from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, ShapeMemo, picker,
-                                  sort_card_list, sort_headers, sortHeaders)
+                                  shape_of, sort_card_list, sort_headers,
+                                  sortHeaders)
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -92,7 +93,7 @@ _CACHE_CARDS = {
 _CACHE_KEYS = tuple(_CACHE_CARDS)
 _CACHE_IMAGES = list(_CACHE_CARDS.values())
 
-# Card orders kept per header shape (the keywords in order; headers of one
+# Card orders kept per header shape (CardList.shape; headers of one
 # archive share a few shapes), so that the cards of each file are merely
 # picked: see _cache_order and _merge_order.
 _CACHE_ORDERS, _MERGE_ORDERS = ShapeMemo(), ShapeMemo()
@@ -101,12 +102,13 @@ _CACHE_ORDERS, _MERGE_ORDERS = ShapeMemo(), ShapeMemo()
 def _cache_order(cards):
     """Where the cards of the cache of ``cards`` (a CardList) come from,
     before sorting: a :func:`~fitsmill.sortheaders.picker` of them from
-    ``cards.images + _CACHE_IMAGES``; and their keywords.  The structural
+    ``cards.images + _CACHE_IMAGES``; their keywords and the shape of
+    these.  The structural
     cards a data-less header needs are added (sorting puts them in their
     places), BITPIX and NAXIS replaced (SIMPLE is kept as it is), the rest
     of :data:`_CACHE_WATCH` dropped."""
     keys = cards.keys
-    shape = tuple(keys)
+    shape = cards.shape()
     found = _CACHE_ORDERS.get(shape)
     if found is not None:
         return found
@@ -123,18 +125,19 @@ def _cache_order(cards):
     order = [size + number for number, keyword in enumerate(_CACHE_KEYS)
              if keyword not in present] + list(compress(order, kept))
     pick = picker(order)
-    return _CACHE_ORDERS.remember(shape, 3 * size, (pick, pick(keys + list(_CACHE_KEYS))))
+    out_keys = pick(keys + list(_CACHE_KEYS))
+    return _CACHE_ORDERS.remember(shape, 3 * size, (pick, out_keys, shape_of(out_keys)))
 
 
 def _merge_order(cached, current, keep):
     """Where the cards of a cached header (CardList ``cached``) merged with
     the file's (``current``) come from: a
     :func:`~fitsmill.sortheaders.picker` of them from ``cached.images +
-    current.images``; and their keywords.  See
+    current.images``; their keywords and the shape of these.  See
     :meth:`HeaderProcessor._fixHeaderDataKeys`; ``keep`` is its set of
     keywords taken from the file."""
     cached_keys, file_keys = cached.keys, current.keys
-    shape = (tuple(cached_keys), tuple(file_keys), keep)
+    shape = (cached.shape(), current.shape(), keep)
     found = _MERGE_ORDERS.get(shape)
     if found is not None:
         return found
@@ -156,8 +159,9 @@ def _merge_order(cached, current, keep):
                 kept[pos] = False
     order = list(compress(order, kept)) + list(from_file.values())
     pick = picker(order)
+    out_keys = pick(cached_keys + file_keys)
     return _MERGE_ORDERS.remember(shape, 2 * (size + len(file_keys)),
-                                  (pick, pick(cached_keys + file_keys)))
+                                  (pick, out_keys, shape_of(out_keys)))
 
 
 class _AlreadyProcessed(Exception):
@@ -426,9 +430,9 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        pick, keys = _cache_order(cards)
+        pick, keys, shape = _cache_order(cards)
         cache = self._sorted(CardList.from_lists(
-            list(keys), list(pick(cards.images + _CACHE_IMAGES)), cards.checked))
+            list(keys), list(pick(cards.images + _CACHE_IMAGES)), cards.checked, shape))
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -476,9 +480,9 @@ class HeaderProcessor(FileProcessor):
         """
         current = self._fileCards(srcName)
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        pick, keys = _merge_order(cached, current, self._keepSet())
+        pick, keys, shape = _merge_order(cached, current, self._keepSet())
         return CardList.from_lists(list(keys), list(pick(cached.images + current.images)),
-                                   cached.checked and current.checked)
+                                   cached.checked and current.checked, shape)
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
     # be changed at any time, the union is rebuilt only when it was.

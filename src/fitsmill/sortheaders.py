@@ -22,7 +22,7 @@ from fitsmill.errors import FitsFormatError
 from fitsmill.header import Header
 
 __all__ = ["sort_headers", "sortHeaders", "sort_card_list", "structural_sequence",
-           "CardList", "header_from_images", "AXIS_KEYWORDS"]
+           "CardList", "header_from_images", "shape_of", "AXIS_KEYWORDS"]
 
 #: Every NAXISn keyword FITS allows (n = 1 ... 999): one set operation
 #: finds a header's axes, where a pattern match per card would cost more.
@@ -112,6 +112,7 @@ class CardList:
 
     def __init__(self, header):
         self._cards = None
+        self._shape = None
         self.checked = False
         if isinstance(header, Header):
             self.keys = header.keys()
@@ -121,6 +122,7 @@ class CardList:
         elif isinstance(header, CardList):
             self.keys, self.images = header.keys, header.images
             self._cards, self.checked = header._cards, header.checked
+            self._shape = header._shape
         else:
             cards = list(getattr(header, "cards", header))
             self.keys = [card.keyword for card in cards]
@@ -128,7 +130,7 @@ class CardList:
             self._cards = cards
 
     @classmethod
-    def from_lists(cls, keys, images, checked=False):
+    def from_lists(cls, keys, images, checked=False, shape=None):
         """A CardList of the given (equally long) keyword and image lists.
 
         Parameters
@@ -139,10 +141,27 @@ class CardList:
             True when the images are cards of fitsmill Headers (or formatted
             by fitsmill) and ``keys`` their keywords as ``Header.keys()``
             reports them; :meth:`header` then takes them without parsing.
+        shape : str, optional
+            :meth:`shape` of ``keys``, when the caller has it.
         """
         self = cls.__new__(cls)
         self.keys, self.images, self._cards, self.checked = keys, images, None, checked
+        self._shape = shape
         return self
+
+    def shape(self):
+        """The keywords in order as one string: the key under which orders
+        are kept per header shape (see :class:`ShapeMemo`).
+
+        Keywords are printable text, so a line break cannot occur in one
+        and the string stands for the list.  A string is hashed once and
+        compared with one memory comparison, where a tuple of fresh
+        keyword strings would compare each of them on every lookup.
+        """
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = shape_of(self.keys)
+        return shape
 
     def positions(self, keyword):
         """Every position of ``keyword``, in order (list of int)."""
@@ -173,6 +192,22 @@ class CardList:
         """The cards, END and blank padding to whole 2880-byte blocks (bytes)."""
         text = "".join(self.images) + _END
         return (text + " " * (-len(text) % 2880)).encode("ascii")
+
+
+def shape_of(keys):
+    """:meth:`CardList.shape` of a sequence of keywords.
+
+    Parameters
+    ----------
+    keys : sequence of str
+
+    Returns
+    -------
+    str
+        A line break before each keyword (so that a list of one blank
+        keyword differs from the empty list).
+    """
+    return "\n" + "\n".join(keys) if keys else ""
 
 
 def _card_image(card):
@@ -254,9 +289,9 @@ def sort_card_list(cards, commentFilter=None, historyFilter=None,
     if commentFilter is None and historyFilter is None and cardSequence is None:
         planned = _planned_order(cards)
         if planned is not None:
-            pick, out_keys = planned
+            pick, out_keys, out_shape = planned
             return CardList.from_lists(list(out_keys), list(pick(images + [_BLANK])),
-                                       cards.checked)
+                                       cards.checked, out_shape)
     order, extra = _order(cards, commentFilter, historyFilter, cardSequence)
     source_keys, source_images = keys + [""], images + [_BLANK]
     for keyword, image in extra:
@@ -346,8 +381,11 @@ class ShapeMemo(dict):
 # Sort orders without filters or sequence, kept per header shape (the
 # keywords in order): keywords -> (positions of the blank-keyword cards,
 # positions of the HISTORY and COMMENT cards, {which blank-keyword cards
-# are empty: (picker of the order, sorted keywords)}).  The order depends
-# on nothing else as long as no commentary text repeats.
+# are empty: (picker of the order, sorted keywords, their
+# CardList.shape)}).  The order depends on nothing else as long as no
+# commentary text repeats.  (Sorted keywords come from such kept orders,
+# so the tuples of the keywords of the headers that processors sort
+# compare item by item with identical strings, which is quick.)
 _PLANS = ShapeMemo()
 # The text of a card image, columns 9 on (what _commentary compares; a
 # lower-case "history" card has the keyword HISTORY too).
@@ -358,8 +396,9 @@ _BLANK_TEXT = itemgetter(slice(8, 80))
 
 def _planned_order(cards):
     """(:func:`picker` of the order :func:`_order` gives without filters
-    or sequence, sorted keywords), from a plan kept per header shape; None
-    when a HISTORY or COMMENT text repeats (then :func:`_order` decides)."""
+    or sequence, sorted keywords, their :meth:`CardList.shape`), from a
+    plan kept per header shape; None when a HISTORY or COMMENT text
+    repeats (then :func:`_order` decides)."""
     keys, images = cards.keys, cards.images
     shape = tuple(keys)
     plan = _PLANS.get(shape)
@@ -371,14 +410,20 @@ def _planned_order(cards):
             if not present.isdisjoint(_NOTES) else (),
             {}))
     blanks, notes, orders = plan
-    if len(notes) > 1 and len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes):
+    if len(notes) > 1 and (
+            images[notes[0]][8:] == images[notes[1]][8:] if len(notes) == 2
+            else len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes)):
         return None
-    empty = tuple(map(str.isspace, map(_BLANK_TEXT, map(images.__getitem__, blanks))))
+    # (most headers have one HISTORY and one COMMENT card at most, and
+    # their blank-keyword cards are wholly blank: the cheap tests first)
+    empty = tuple([images[pos].isspace() or _BLANK_TEXT(images[pos]).isspace()
+                   for pos in blanks]) if blanks else ()
     planned = orders.get(empty)
     if planned is None:
         pick = picker(_order(cards, None, None, None)[0])
-        planned = (pick, pick(keys + [""]))
-        # (an order holds two tuples of the shape's length)
+        out_keys = pick(keys + [""])
+        planned = (pick, out_keys, shape_of(out_keys))
+        # (an order holds two tuples of the shape's length, and a string)
         if shape in _PLANS and _PLANS.charge(2 * len(shape)):
             orders[empty] = planned
     return planned

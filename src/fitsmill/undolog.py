@@ -67,10 +67,11 @@ _NOT_PLAIN = bytes(range(0x20)) + b'"\\\x7f'
 
 
 def _json_bytes(data):
-    """A JSON string (with quotes) of bytes read as latin-1."""
+    """The inside of a JSON string (ASCII bytes, without the quotes) of
+    bytes read as latin-1: usually the bytes themselves, not copied."""
     if data.isascii() and len(data.translate(None, _NOT_PLAIN)) == len(data):
-        return f'"{data.decode("ascii")}"'
-    return json.dumps(data.decode("latin-1"))
+        return data
+    return json.dumps(data.decode("latin-1")).encode("ascii")[1:-1]
 
 
 def _json_text(text):
@@ -81,23 +82,29 @@ def _json_text(text):
 
 
 # The JSON of each "how" of a begin record.
-_HOWS = {how: json.dumps(how) for how in ("in place", "rewrite", "insert", "collapse")}
+_HOWS = {how: json.dumps(how).encode() for how in ("in place", "rewrite", "insert",
+                                                  "collapse")}
+
+# The records, as bytes templates: the old header is put in as it is read
+# (no conversion to str and back).
+_BEGIN = (b'{"op":"begin","seq":%d,"path":%b,"offset":%d,"how":%b,"tmp":%b,'
+          b'"old":"%b","new_size":%d,"new_sha256":"%b","id":[%d,%d,%d]}\n')
+_DONE = b'{"op":"done","seq":%d,"id":[%d,%d,%d]}\n'
 
 
 def _begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp):
-    """The JSON line of a ``begin`` record (see the module docstring)."""
-    return (f'{{"op":"begin","seq":{seq:d},"path":{_json_text(path)},'
-            f'"offset":{offset:d},"how":{_HOWS.get(how) or json.dumps(how)},'
-            f'"tmp":{"null" if tmp is None else _json_text(tmp)},'
-            f'"old":{_json_bytes(old_bytes)},"new_size":{len(new_bytes):d},'
-            f'"new_sha256":"{_digest(new_bytes)}","id":[{st.st_size:d},'
-            f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n')
+    """The JSON line (bytes) of a ``begin`` record (see the module docstring)."""
+    return _BEGIN % (seq, _json_text(path).encode("ascii"), offset,
+                     _HOWS.get(how) or json.dumps(how).encode("ascii"),
+                     b"null" if tmp is None else _json_text(tmp).encode("ascii"),
+                     _json_bytes(old_bytes), len(new_bytes),
+                     hashlib.sha256(new_bytes).hexdigest().encode("ascii"),
+                     st.st_size, st.st_ino, st.st_mtime_ns)
 
 
 def _done_line(seq, st):
-    """The JSON line of a ``done`` record."""
-    return (f'{{"op":"done","seq":{seq:d},"id":[{st.st_size:d},'
-            f'{st.st_ino:d},{st.st_mtime_ns:d}]}}\n')
+    """The JSON line (bytes) of a ``done`` record."""
+    return _DONE % (seq, st.st_size, st.st_ino, st.st_mtime_ns)
 
 
 class UndoLog:
@@ -137,11 +144,10 @@ class UndoLog:
         if fsync:
             fsync_directory(directory)
 
-    def _append(self, text, sync):
-        """Append JSON lines (str) with one write (one flush with ``sync``)."""
+    def _append(self, data, sync):
+        """Append JSON lines (bytes) with one write (one flush with ``sync``)."""
         if self._fd is None:
             raise FitsmillError(f"{self.path}: undo log is closed")
-        data = text.encode("ascii")
         # A kill inside this loop leaves a torn last line, which readers
         # drop: none of the writes it describes has started.
         while data:
@@ -194,7 +200,7 @@ class UndoLog:
         with self._lock:
             first = self._seq + 1
             self._seq += len(writes)
-        self._append("".join([_begin_line(seq, *write)
+        self._append(b"".join([_begin_line(seq, *write)
                               for seq, write in enumerate(writes, first)]),
                      sync=self.fsync if fsync is None else fsync)
         return list(range(first, first + len(writes)))
@@ -212,12 +218,12 @@ class UndoLog:
 
     def done_many(self, finished):
         """Record several finished writes: ``(seq, st)`` pairs."""
-        self._append("".join([_done_line(seq, st) for seq, st in finished]), sync=False)
+        self._append(b"".join([_done_line(seq, st) for seq, st in finished]), sync=False)
 
     def void(self, seq):
         """Record that write ``seq`` did not happen (it failed before the
         file changed, or was rolled back)."""
-        self._append(f'{{"op":"void","seq":{seq:d}}}\n', sync=False)
+        self._append(b'{"op":"void","seq":%d}\n' % seq, sync=False)
 
     def close(self):
         """Release the log (idempotent); a log that recorded nothing is
@@ -240,6 +246,12 @@ _CURRENT = {}
 _CURRENT_LOCK = threading.Lock()
 
 
+def _usable(log, directory):
+    """Whether ``log`` is this process's open log in ``directory``."""
+    return log is not None and log._fd is not None and log._pid == os.getpid() \
+        and log.directory == directory
+
+
 def current_log():
     """The undo log of this process, created on first use.
 
@@ -247,10 +259,13 @@ def current_log():
     a new one is started when the configured directory changes.
     """
     directory = default_undo_dir()
+    # Called before every header write: the lock is taken only to start a log.
+    log = _CURRENT.get("log")
+    if _usable(log, directory):
+        return log
     with _CURRENT_LOCK:
         log = _CURRENT.get("log")
-        if log is None or log._pid != os.getpid() or log._fd is None or \
-                log.directory != directory:
+        if not _usable(log, directory):
             log = UndoLog(directory)
             _CURRENT["log"] = log
             atexit.register(log.close)

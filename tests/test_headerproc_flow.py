@@ -20,6 +20,7 @@ from hypothesis import given, settings, strategies as st
 
 from common import data_digests, fitsverify
 from fitsmill import fitsfile
+from fitsmill.errors import FitsFormatError
 from fitsmill.header import Card, Header
 from fitsmill.headerproc import DATA_KEYS, HeaderProcessor, ImmediateHeaderProcessor
 from fitsmill.processor import procmain
@@ -188,12 +189,13 @@ def reference_fix(file_cards, cached_cards, keep):
 
 MERGE_KEYWORDS = ["BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "BZERO", "BLANK",
                   "EXTEND", "CHECKSUM", "DATASUM", "EXPTIME", "OBJECT", "DUP",
-                  "HISTORY", ""]
+                  "HISTORY", "COMMENT", ""]
 
 
 def merge_card(keyword, n):
-    if keyword in ("HISTORY", ""):
-        return Card(keyword, f"note {n}")
+    # (n = 0: an empty blank card, a repeated commentary text)
+    if keyword in ("HISTORY", "COMMENT", ""):
+        return Card(keyword, f"note {n}" if n else "")
     return Card(keyword, n)
 
 
@@ -217,6 +219,17 @@ def test_fix_header_data_keys_matches_the_reference(file_cards, cached_cards, ex
     assert list(zip(merged.keys, merged.images)) == \
         reference_fix(file_cards, cached_cards, keep)
     assert (cached.keys, cached.images) == snapshot
+    # the apply merges and sorts in one pick: as sorting the merge does
+    assert sorted_or_error(proc._mergedAndSorted, "src.fits", cached) == \
+        sorted_or_error(sort_card_list, merged)
+
+
+def sorted_or_error(sort, *args):
+    try:
+        cards = sort(*args)
+    except FitsFormatError as exc:
+        return "error", str(exc)
+    return cards.keys, cards.images, cards.checked
 
 
 def reference_cache(cards):

@@ -52,9 +52,8 @@ from fitsmill.atomic import atomic_write
 from fitsmill.errors import CannotComputeHeader
 from fitsmill.header import Card, as_header
 from fitsmill.processor import FileProcessor
-from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, ShapeMemo, picker,
-                                  shape_of, sort_card_list, sort_headers,
-                                  sortHeaders)
+from fitsmill.sortheaders import (AXIS_KEYWORDS, CardList, CardPick, ShapeMemo,
+                                  sort_card_list, sort_headers, sortHeaders)
 
 __all__ = ["ImmediateHeaderProcessor", "HeaderProcessor", "sort_headers",
            "sortHeaders", "DATA_KEYS", "cache_status"]
@@ -89,9 +88,11 @@ _CACHE_CARDS = {
 
 
 # The keywords and images of _CACHE_CARDS, in order: they follow a
-# header's own cards in the source lists the cache orders index.
+# header's own cards in the source lists the cache orders index, and a
+# blank card (the sort's separator) ends those lists.
+_BLANK = " " * 80
 _CACHE_KEYS = tuple(_CACHE_CARDS)
-_CACHE_IMAGES = list(_CACHE_CARDS.values())
+_CACHE_SOURCE = list(_CACHE_CARDS.values()) + [_BLANK]
 
 # Card orders kept per header shape (CardList.shape; headers of one
 # archive share a few shapes), so that the cards of each file are merely
@@ -101,12 +102,11 @@ _CACHE_ORDERS, _MERGE_ORDERS = ShapeMemo(), ShapeMemo()
 
 def _cache_order(cards):
     """Where the cards of the cache of ``cards`` (a CardList) come from,
-    before sorting: a :func:`~fitsmill.sortheaders.picker` of them from
-    ``cards.images + _CACHE_IMAGES``; their keywords and the shape of
-    these.  The structural
-    cards a data-less header needs are added (sorting puts them in their
-    places), BITPIX and NAXIS replaced (SIMPLE is kept as it is), the rest
-    of :data:`_CACHE_WATCH` dropped."""
+    before sorting: a :class:`~fitsmill.sortheaders.CardPick` of them from
+    ``cards.images + _CACHE_SOURCE``.  The structural cards a data-less
+    header needs are added (sorting puts them in their places), BITPIX and
+    NAXIS replaced (SIMPLE is kept as it is), the rest of
+    :data:`_CACHE_WATCH` dropped."""
     keys = cards.keys
     shape = cards.shape()
     found = _CACHE_ORDERS.get(shape)
@@ -124,16 +124,16 @@ def _cache_order(cards):
                 order[pos] = size + _CACHE_KEYS.index(keyword)
     order = [size + number for number, keyword in enumerate(_CACHE_KEYS)
              if keyword not in present] + list(compress(order, kept))
-    pick = picker(order)
-    out_keys = pick(keys + list(_CACHE_KEYS))
-    return _CACHE_ORDERS.remember(shape, 3 * size, (pick, out_keys, shape_of(out_keys)))
+    # (a pick holds about five tuples of the shape's length)
+    return _CACHE_ORDERS.remember(shape, 5 * size,
+                                  CardPick(order, keys + list(_CACHE_KEYS)))
 
 
 def _merge_order(cached, current, keep):
     """Where the cards of a cached header (CardList ``cached``) merged with
     the file's (``current``) come from: a
-    :func:`~fitsmill.sortheaders.picker` of them from ``cached.images +
-    current.images``; their keywords and the shape of these.  See
+    :class:`~fitsmill.sortheaders.CardPick` of them from ``cached.images +
+    current.images + [blank card]``.  See
     :meth:`HeaderProcessor._fixHeaderDataKeys`; ``keep`` is its set of
     keywords taken from the file."""
     cached_keys, file_keys = cached.keys, current.keys
@@ -158,10 +158,8 @@ def _merge_order(cached, current, keep):
             for pos in positions:
                 kept[pos] = False
     order = list(compress(order, kept)) + list(from_file.values())
-    pick = picker(order)
-    out_keys = pick(cached_keys + file_keys)
-    return _MERGE_ORDERS.remember(shape, 2 * (size + len(file_keys)),
-                                  (pick, out_keys, shape_of(out_keys)))
+    return _MERGE_ORDERS.remember(shape, 3 * (size + len(file_keys)),
+                                  CardPick(order, cached_keys + file_keys))
 
 
 class _AlreadyProcessed(Exception):
@@ -416,6 +414,16 @@ class HeaderProcessor(FileProcessor):
             else self.historyFilter,
             self.cardSequence)
 
+    def _sortedPick(self, pick, source, checked):
+        """``self._sorted(pick.cards(source, checked))``: in one pick when
+        the sort has no filters or card sequence (the usual case)."""
+        cls = type(self)
+        if cls.commentFilter is HeaderProcessor.commentFilter and \
+                cls.historyFilter is HeaderProcessor.historyFilter and \
+                self.cardSequence is None:
+            return pick.sorted(source, checked)
+        return self._sorted(pick.cards(source, checked))
+
     def _writeCache(self, srcName, hdr):
         """Write ``hdr`` as the cache of ``srcName``: a data-less FITS header.
 
@@ -430,9 +438,8 @@ class HeaderProcessor(FileProcessor):
             The cards as cached (what :meth:`_writeHeader` takes).
         """
         cards = CardList(as_header(hdr))
-        pick, keys, shape = _cache_order(cards)
-        cache = self._sorted(CardList.from_lists(
-            list(keys), list(pick(cards.images + _CACHE_IMAGES)), cards.checked, shape))
+        cache = self._sortedPick(_cache_order(cards), cards.images + _CACHE_SOURCE,
+                                 cards.checked)
         atomic_write(self.cachePath(srcName), cache.tobytes(),
                      fsync=_fsync(self.opts))
         return cache
@@ -478,11 +485,25 @@ class HeaderProcessor(FileProcessor):
         CardList
             The merged cards.
         """
+        pick, source, checked = self._mergeSource(srcName, hdr)
+        return pick.cards(source, checked)
+
+    def _mergeSource(self, srcName, hdr):
+        """(:class:`~fitsmill.sortheaders.CardPick` of the merged cards,
+        its source, whether the source is checked) for
+        :meth:`_fixHeaderDataKeys`."""
         current = self._fileCards(srcName)
         cached = CardList(hdr if isinstance(hdr, CardList) else as_header(hdr))
-        pick, keys, shape = _merge_order(cached, current, self._keepSet())
-        return CardList.from_lists(list(keys), list(pick(cached.images + current.images)),
-                                   cached.checked and current.checked, shape)
+        return (_merge_order(cached, current, self._keepSet()),
+                cached.images + current.images + [_BLANK],
+                cached.checked and current.checked)
+
+    def _mergedAndSorted(self, srcName, hdr):
+        """``self._sorted(self._fixHeaderDataKeys(srcName, hdr))``, in one
+        pick unless a subclass changes the merge (or the sort has filters)."""
+        if type(self)._fixHeaderDataKeys is not HeaderProcessor._fixHeaderDataKeys:
+            return self._sorted(self._fixHeaderDataKeys(srcName, hdr))
+        return self._sortedPick(*self._mergeSource(srcName, hdr))
 
     # (frozenset(keepKeys), the keywords taken from the file): keepKeys may
     # be changed at any time, the union is rebuilt only when it was.
@@ -529,7 +550,7 @@ class HeaderProcessor(FileProcessor):
 
         def edit(current):
             self._headerMemo = (srcName, current)
-            return self._sorted(self._fixHeaderDataKeys(srcName, cached())).header()
+            return self._mergedAndSorted(srcName, cached()).header()
 
         try:
             result = fitsfile.update_header(srcName, edit, fsync=_fsync(self.opts))

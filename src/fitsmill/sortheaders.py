@@ -22,7 +22,7 @@ from fitsmill.errors import FitsFormatError
 from fitsmill.header import Header
 
 __all__ = ["sort_headers", "sortHeaders", "sort_card_list", "structural_sequence",
-           "CardList", "header_from_images", "shape_of", "AXIS_KEYWORDS"]
+           "CardList", "CardPick", "header_from_images", "shape_of", "AXIS_KEYWORDS"]
 
 #: Every NAXISn keyword FITS allows (n = 1 ... 999): one set operation
 #: finds a header's axes, where a pattern match per card would cost more.
@@ -165,16 +165,7 @@ class CardList:
 
     def positions(self, keyword):
         """Every position of ``keyword``, in order (list of int)."""
-        keys = self.keys
-        positions = []
-        pos = -1
-        # list.count and list.index scan in C (a scan of a few dozen keys
-        # costs less than building a dict of them); most keywords occur
-        # once or not at all
-        for _ in range(keys.count(keyword)):
-            pos = keys.index(keyword, pos + 1)
-            positions.append(pos)
-        return positions
+        return _positions(self.keys, keyword)
 
     def card(self, pos):
         """The card at ``pos`` (parsed on demand)."""
@@ -192,6 +183,19 @@ class CardList:
         """The cards, END and blank padding to whole 2880-byte blocks (bytes)."""
         text = "".join(self.images) + _END
         return (text + " " * (-len(text) % 2880)).encode("ascii")
+
+
+def _positions(keys, keyword):
+    """Every position of ``keyword`` in the sequence ``keys``, in order."""
+    positions = []
+    pos = -1
+    # list.count and list.index scan in C (a scan of a few dozen keys
+    # costs less than building a dict of them); most keywords occur once
+    # or not at all
+    for _ in range(keys.count(keyword)):
+        pos = keys.index(keyword, pos + 1)
+        positions.append(pos)
+    return positions
 
 
 def shape_of(keys):
@@ -427,6 +431,104 @@ def _planned_order(cards):
         if shape in _PLANS and _PLANS.charge(2 * len(shape)):
             orders[empty] = planned
     return planned
+
+
+class CardPick:
+    """Cards picked from a source list at fixed positions, and their sort.
+
+    Header processors make a header's cards out of other lists (the cache
+    out of a header plus the structural cards a data-less header needs,
+    the merge out of the cache plus the file's data cards) and then sort
+    them.  For the headers of one shape both steps pick the same
+    positions every time, so one CardPick is kept per shape and the sorted
+    cards of each file are picked from the source in one go: the order of
+    :func:`sort_card_list` without filters or card sequence, composed with
+    this pick, kept per pattern of empty blank-keyword cards as
+    :func:`_planned_order` keeps it.
+
+    Parameters
+    ----------
+    order : sequence of int
+        The source positions of the picked cards, in order.
+    source_keys : list of str
+        The keywords of a source list (the keywords of every source of
+        this pick).
+
+    Attributes
+    ----------
+    keys : tuple of str
+        The keywords of the picked cards.
+    shape : str
+        :func:`shape_of` ``keys``.
+    """
+
+    __slots__ = ("order", "pick", "keys", "shape", "_blanks", "_notes", "_sorted")
+
+    # Patterns of empty blank-keyword cards kept per pick (headers of one
+    # shape rarely differ in them; the memory of a kept pick stays bounded).
+    _PATTERNS = 8
+
+    def __init__(self, order, source_keys):
+        self.order = tuple(order)
+        self.pick = picker(self.order)
+        self.keys = self.pick(source_keys)
+        self.shape = shape_of(self.keys)
+        keys = self.keys
+        present = _SPECIAL.intersection(keys)
+        self._blanks = [self.order[pos] for pos in _positions(keys, "")] \
+            if "" in present else []
+        self._notes = [self.order[pos] for pos in _positions(keys, "HISTORY")
+                       + _positions(keys, "COMMENT")] \
+            if not present.isdisjoint(_NOTES) else []
+        self._sorted = {}
+
+    def cards(self, source, checked):
+        """The picked cards of ``source`` (a list of images) as a CardList;
+        ``checked`` as for :meth:`CardList.from_lists`."""
+        return CardList.from_lists(list(self.keys), list(self.pick(source)), checked,
+                                   self.shape)
+
+    def sorted(self, source, checked):
+        """``sort_card_list(self.cards(source, checked))``, with one pick.
+
+        Parameters
+        ----------
+        source : list of str
+            The source images followed by one blank card (the separator
+            the sort puts before a commentary block), so that the result
+            is picked from it without building the picked list first.
+        checked : bool
+
+        Returns
+        -------
+        CardList
+        """
+        notes = self._notes
+        if len(notes) > 1 and (
+                source[notes[0]][8:] == source[notes[1]][8:] if len(notes) == 2
+                else len(set(map(_TEXT, map(source.__getitem__, notes)))) < len(notes)):
+            # a repeated commentary text: the general sort decides
+            return sort_card_list(self.cards(source, checked))
+        blanks = self._blanks
+        empty = tuple([source[pos].isspace() or _BLANK_TEXT(source[pos]).isspace()
+                       for pos in blanks]) if blanks else ()
+        found = self._sorted.get(empty)
+        if found is None:
+            found = self._compose(source, checked)
+            if len(self._sorted) < self._PATTERNS:
+                self._sorted[empty] = found
+        pick, keys, shape = found
+        return CardList.from_lists(list(keys), list(pick(source)), checked, shape)
+
+    def _compose(self, source, checked):
+        """(picker of the sorted cards from ``source``, their keywords,
+        their shape), worked out on the picked cards of ``source``."""
+        order = _order(self.cards(source, checked), None, None, None)[0]
+        picked, blank = self.order, len(source) - 1
+        size = len(picked)
+        pick = picker([picked[pos] if pos < size else blank for pos in order])
+        keys = picker(order)(list(self.keys) + [""])
+        return pick, keys, shape_of(keys)
 
 
 # present special keywords (frozenset) -> the structural keywords among

@@ -498,3 +498,22 @@ def test_kept_place_of_added_cards_changes_nothing(steps):
         plain_copy = _Unkept(plain)
         plain_copy["ZZNEXT"] = 1
         assert copy.tostring() == plain_copy.tostring()
+
+
+@pytest.mark.parametrize("values", [
+    (0.0, -0.0, 0.0), (1, 1.0, True, 1), (0, False, 0.0, -0.0), ("a", "a "), (2.5, 2.5),
+    (10**30, 1e30), (complex(0, 0), complex(0, -0.0))])
+def test_kept_card_images_follow_the_value_type(values):
+    # card images are kept per (key, type, value, comment): values that are
+    # equal but written differently must not share one
+    from fitsmill import cardvalue
+    for _ in range(2):
+        for value in values:
+            expected = Card("KEPT", value, "c").image
+            assert cardvalue.format_plain_card("KEPT", value, "c") == expected
+            header = Header([("SIMPLE", True)])
+            header["KEPT"] = (value, "c")
+            header["KEPT"] = (value, "c")
+            assert header.cards["KEPT"].image == expected
+            read = Header.fromstring(header.tostring())["KEPT"]
+            assert read == (value.rstrip() if isinstance(value, str) else value)

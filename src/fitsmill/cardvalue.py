@@ -430,6 +430,28 @@ def format_plain_card(key, value, comment, keyword=None):
         that does not fit.
     """
     cls = value.__class__
+    kept = (key, cls, value, comment)
+    image = _KEPT_IMAGES.get(kept)
+    if image is None:
+        image = _format_plain_card(key, value, comment, keyword)
+        if cls in _KEPT_CLASSES and (value or cls is not float) and len(image) == CARD \
+                and len(_KEPT_IMAGES) < _KEPT_MAX:
+            _KEPT_IMAGES[kept] = image
+    return image
+
+
+# Card images of the usual values, kept per (key, value type, value,
+# comment): bulk header jobs set the same values with the same comments in
+# every file.  Only types whose equal values have one image are kept (not
+# a float zero: -0.0 == 0.0; not complex numbers); bounded.
+_KEPT_IMAGES = {}
+_KEPT_CLASSES = frozenset((str, int, float, bool))
+_KEPT_MAX = 4096
+
+
+def _format_plain_card(key, value, comment, keyword):
+    """:func:`format_plain_card`, worked out."""
+    cls = value.__class__
     # The usual cards first: a value field of at most 20 characters, at
     # most 47 of comment, so that the card is the fixed-format layout
     # padded to 80 columns (what the general path below gives them too).

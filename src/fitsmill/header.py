@@ -253,16 +253,19 @@ class Header:
         return header
 
     @classmethod
-    def _from_checked(cls, images, keywords):
+    def _from_checked(cls, images, keywords, joined=None):
         """A Header of card images taken from fitsmill Headers (or made by
         fitsmill), so valid and not scanned again, with their keywords as
-        :meth:`keys` reports them (both lists are copied)."""
+        :meth:`keys` reports them (both lists are copied); ``joined``: the
+        keywords joined by any separator without letters, when the caller
+        has them so."""
         header = cls.__new__(cls)
         header._image_list = list(images)
         header._cards = [None] * len(images)
         # Lookup keywords are the reported ones in upper case (one test of
         # all of them: ASCII upper-casing keeps lengths).
-        joined = "\n".join(keywords)
+        if joined is None:
+            joined = "\n".join(keywords)
         header._mixed = joined != joined.upper()
         header._keys = [name.upper() for name in keywords] if header._mixed \
             else list(keywords)

@@ -176,7 +176,7 @@ class CardList:
     def header(self):
         """The cards as a new :class:`~fitsmill.header.Header`."""
         if self.checked:
-            return Header._from_checked(self.images, self.keys)
+            return Header._from_checked(self.images, self.keys, self._shape)
         return header_from_images(self.images)
 
     def tobytes(self):

@@ -232,6 +232,12 @@ def _scan(stream, path, file_size):
     """Yield HDUInfo for every HDU of an open, seekable binary file."""
     offset = 0
     index = 0
+    plain = _plain_primary(stream.fileno()) if isinstance(stream, _FILE_TYPES) else None
+    if plain is not None:
+        # the usual primary header: one pread and a C check
+        info = _hdu_info(0, plain[0], 0, path, file_size)
+        yield info
+        offset, index = info.end_offset, 1
     while True:
         stream.seek(offset)
         if index == 0:
@@ -280,10 +286,14 @@ def _check_complete(info, size, path):
             path=path, offset=size)
 
 
+# Streams of plain files, which can be read with pread and measured.
+_FILE_TYPES = (io.FileIO, io.BufferedReader, io.BufferedRandom)
+
+
 def _size(stream):
     """The size of a plain file's stream; None for other streams (gzip,
     BytesIO...), whose completeness is then not checked."""
-    if isinstance(stream, (io.FileIO, io.BufferedReader, io.BufferedRandom)):
+    if isinstance(stream, _FILE_TYPES):
         return os.fstat(stream.fileno()).st_size
     return None
 

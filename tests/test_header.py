@@ -517,3 +517,20 @@ def test_kept_card_images_follow_the_value_type(values):
             assert header.cards["KEPT"].image == expected
             read = Header.fromstring(header.tostring())["KEPT"]
             assert read == (value.rstrip() if isinstance(value, str) else value)
+
+
+@pytest.mark.parametrize("run", range(9))
+@pytest.mark.parametrize("blanks", [0, 2])
+def test_added_card_goes_above_a_commentary_run_of_any_length(run, blanks):
+    # the run is stepped over card by card when short, counted in C when
+    # long: astropy puts the card at the same place
+    theirs = fits.Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0), ("A", 1)])
+    for n in range(run):
+        theirs.add_history(f"h{n}") if n % 3 else theirs.add_comment(f"c{n}")
+    for _ in range(blanks):
+        theirs.append(fits.Card(), end=True)
+    mine = Header.from_astropy(theirs)
+    for key in ("NEW1", "NEW2"):
+        theirs[key] = 1
+        mine[key] = 1
+        assert mine.tostring() == theirs.tostring()

@@ -925,7 +925,15 @@ class Header:
         keys = self._keys
         if above_commentary:
             if pos and keys[pos - 1] in COMMENTARY:
-                pos -= _run_length(COMMENTARY.__contains__, reversed(keys[:pos]))
+                # (a few cards are stepped over here, a long block is
+                # counted in C)
+                run = 1
+                while run < pos and keys[pos - 1 - run] in COMMENTARY:
+                    run += 1
+                    if run == 4:
+                        run = _run_length(COMMENTARY.__contains__, reversed(keys[:pos]))
+                        break
+                pos -= run
             self._tail = pos
         return pos
 

@@ -24,7 +24,7 @@ Figures are medians of a few runs, as wall time and as CPU time (user +
 system, children included); on a shared machine they are noisy, so compare
 the ratios within one run rather than absolute times across runs.
 
-Usage: ``python benchmarks/previews_kernel.py [--quick] [--keep DIR] [--cases small,float]``
+Usage: ``python benchmarks/previews_kernel.py [--quick] [--dir DIR] [--cases small,float]``
 """
 
 import argparse
@@ -302,7 +302,9 @@ def _peak_rss(method, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    parser.add_argument("--keep", metavar="DIR", help="generate data in DIR and keep it")
+    parser.add_argument("--dir", help="where to make the data: a new directory "
+                        "under DIR, removed at the end (default: the system's "
+                        "temporary directory)")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--cases", default=",".join(CASES),
                         help="comma-separated subset of the cases to time "
@@ -317,7 +319,7 @@ def main(argv=None):
     unknown = set(cases) - set(CASES)
     if unknown:
         parser.error(f"unknown case(s) {', '.join(sorted(unknown))}")
-    with tempfile.TemporaryDirectory(dir=args.keep) as directory:
+    with tempfile.TemporaryDirectory(dir=args.dir) as directory:
         print(f"generating data in {directory} ...", flush=True)
         files = make_data(directory, args.quick, cases)
         print(f"{'case':7s} {'method':18s} {'wall ms':>9s} {'per s':>7s} "

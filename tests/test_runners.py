@@ -150,6 +150,24 @@ def test_chunk_sizes():
     assert chunk_size_for(10**6, 2) == 256
 
 
+@pytest.mark.parametrize("n, workers", [(0, 2), (1, 2), (7, 2), (300, 2), (1000, 4),
+                                        (100_000, 2)])
+def test_tasks_shrink_towards_the_end(n, workers):
+    # Every source once, in order; no task above chunk_size_for; sizes
+    # never grow; the tail is single sources, so workers finish together.
+    from fitsmill.runners import _chunks
+    idents = list(range(n))
+    chunks = _chunks(idents, workers)
+    assert [i for chunk in chunks for i in chunk] == idents
+    sizes = [len(chunk) for chunk in chunks]
+    assert all(0 < size <= chunk_size_for(n, workers) for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    if n >= 4 * workers:
+        assert sizes[-4 * workers:] == [1] * (4 * workers)
+        # the shrinking costs few extra tasks
+        assert len(chunks) <= -(-n // chunk_size_for(n, workers)) + 12 * workers * 4
+
+
 def test_progress_modes():
     stream = io.StringIO()
     progress = Progress(4, "plain", stream, interval=0.0)

@@ -337,8 +337,20 @@ def _dask_chunk(token, payload, idents):
 
 # ---------------------------------------------------------------- parent side
 
-def _chunks(idents, size):
-    return [idents[i:i + size] for i in range(0, len(idents), size)]
+def _chunks(idents, n_workers):
+    """Cut ``idents`` into consecutive tasks: of :func:`chunk_size_for`'s
+    size while much work remains, then smaller, each about a quarter of
+    one worker's share of what is left, down to single sources, so that
+    the workers run out of work together (with equal tasks, one worker
+    idles for up to a whole task at the end of the run)."""
+    cap = chunk_size_for(len(idents), n_workers)
+    share = 4 * max(n_workers, 1)
+    chunks, start = [], 0
+    while start < len(idents):
+        size = min(cap, max(1, (len(idents) - start) // share))
+        chunks.append(idents[start:start + size])
+        start += size
+    return chunks
 
 
 class WorkerDied(FitsmillError, RuntimeError):
@@ -636,7 +648,7 @@ def run_pool(proc, idents, collector, report_mode, n_workers):
     if not idents:
         return
     payload = make_payload(proc, report_mode)
-    order = _InOrder(_chunks(idents, chunk_size_for(len(idents), n_workers)),
+    order = _InOrder(_chunks(idents, n_workers),
                      collector)
     tasks, suspects = order.tasks, []
     ctx = worker_context()
@@ -680,8 +692,7 @@ def run_dask(proc, idents, collector, report_mode, address, n_workers):
     futures = []
     try:
         if idents:
-            chunks = _chunks(idents, chunk_size_for(
-                len(idents), len(client.scheduler_info()["workers"]) or n_workers))
+            chunks = _chunks(idents, len(client.scheduler_info()["workers"]) or n_workers)
             # Dask workers, remote ones especially, need not be able to
             # import the user's script.
             [payload] = client.scatter([make_payload(proc, report_mode, True)],

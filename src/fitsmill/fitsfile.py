@@ -232,7 +232,10 @@ def _scan(stream, path, file_size):
     """Yield HDUInfo for every HDU of an open, seekable binary file."""
     offset = 0
     index = 0
-    plain = _plain_primary(stream.fileno()) if isinstance(stream, _FILE_TYPES) else None
+    plain = None
+    if isinstance(stream, _FILE_TYPES):
+        stream.seek(0)   # (a buffered writer writes out what it holds)
+        plain = _plain_primary(stream.fileno())
     if plain is not None:
         # the usual primary header: one pread and a C check
         info = _hdu_info(0, plain[0], 0, path, file_size)

@@ -17,13 +17,15 @@ lock it writes the file with.
 Fairness: astropy's update mode and ``Header.tofile`` never fsync, so the
 comparison that counts is fitsmill ``--no-fsync`` against the peer (the
 fsync row shows the price of durability).  fitsmill does more per file
-than the peer: it sorts both headers as DaCHS does, replaces the cache
-atomically (temporary file + rename), takes a lock and logs the old header
-for undo before writing; the peer does none of this.  Both create one new
+than the peer: it sorts both headers as DaCHS does, writes the cache
+atomically (:func:`fitsmill.atomic.atomic_write`: an unnamed file linked
+under its name once complete), takes a lock and logs the old header for
+undo before writing; the peer does none of this.  Both create one new
 file (the cache) per source, which on some filesystems costs more kernel
-time than everything else: the "create+rename floor" row measures just
-that (a 5760-byte file created, written and renamed per source, in the same
-directory), and "framework" a do-nothing FileProcessor over the same files.
+time than everything else: the "new-file floor" row measures just that (a
+5760-byte file written atomically per source with atomic_write, in the
+same directory), and "framework" a do-nothing FileProcessor over the same
+files.
 CPU is split into user and system time of this process (getrusage).
 
 The data parts are sparse (neither side reads them), so the files take
@@ -138,7 +140,7 @@ def run_update_floor(directory):
 
 
 def run_create_floor(directory):
-    """One new 5760-byte file per source, created, written and renamed."""
+    """One new 5760-byte file per source, written with atomic_write."""
     data = b" " * 5760
     for name in _sources(directory):
         atomic_write(name + ".floor", data)
@@ -197,7 +199,7 @@ def main():
             "astropy DaCHS-style": run_astropy,
             "framework (no-op)": run_framework,
             "update_header alone": run_update_floor,
-            "create+rename floor": run_create_floor}
+            "new-file floor": run_create_floor}
     checked = ("fitsmill --no-fsync", "fitsmill (fsync)", "astropy DaCHS-style")
     figures = {label: [] for label in runs}
     base = tempfile.mkdtemp(prefix="fm-bench-hdr-", dir=args.dir)

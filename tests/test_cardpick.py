@@ -73,3 +73,12 @@ def test_pick_of_nothing_or_one(keys):
     assert pick.keys == () and pick.cards(["x" * 80] * len(keys), True).keys == []
     assert sorted_or_error(pick.sorted, [BLANK], True) == \
         sorted_or_error(lambda: sort_card_list(CardList.from_lists([], [], True)))
+
+
+@pytest.mark.parametrize("count", [0, 1, 35, 36, 71, 72])
+def test_card_list_bytes_are_the_headers(count):
+    # END and blank padding to whole blocks, as Header.tobytes gives them
+    from fitsmill.header import Header
+    header = Header([("SIMPLE", True)] + [(f"K{n}", n) for n in range(count)])
+    assert CardList(header).tobytes() == header.tobytes()
+    assert len(header.tobytes()) % 2880 == 0

@@ -181,8 +181,8 @@ class CardList:
 
     def tobytes(self):
         """The cards, END and blank padding to whole 2880-byte blocks (bytes)."""
-        text = "".join(self.images) + _END
-        return (text + " " * (-len(text) % 2880)).encode("ascii")
+        text = "".join(self.images)
+        return f"{text}{_END}{' ' * (-(len(text) + len(_END)) % 2880)}".encode("ascii")
 
 
 def _positions(keys, keyword):

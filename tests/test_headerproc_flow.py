@@ -211,7 +211,7 @@ def test_fix_header_data_keys_matches_the_reference(file_cards, cached_cards, ex
         proc.keepKeys = proc.keepKeys | {"EXPTIME"}
     file_cards = [Card("SIMPLE", True)] + file_cards
     cached_cards = [Card("SIMPLE", True)] + cached_cards
-    proc._headerMemo = ("src.fits", Header(file_cards))
+    proc._headerMemo = ("src.fits", Header(file_cards), None)
     cached = CardList(Header(cached_cards))
     snapshot = (list(cached.keys), list(cached.images))
     merged = proc._fixHeaderDataKeys("src.fits", cached)

@@ -335,7 +335,9 @@ class HeaderProcessor(FileProcessor):
         _add_fsync_option(parser)
 
     # The primary header of the file process() is working on, read once per
-    # call: (srcName, Header as read) while process() runs, None otherwise.
+    # call, while process() runs (None otherwise): (srcName, the Header as
+    # read or None once handed out, a CardList of its cards or None until
+    # needed).
     _headerMemo = None
 
     # ------------------------------------------------------------- hooks
@@ -344,14 +346,20 @@ class HeaderProcessor(FileProcessor):
         """Return the primary header of the FITS file ``srcName``.
 
         While :meth:`process` works on a file its header is read once; each
-        call returns a fresh copy, so changing it in place is safe.
+        call returns a Header of its own, so changing it in place is safe.
         """
         memo = self._headerMemo
         if memo is not None and memo[0] == srcName:
-            return memo[1].copy()
+            header, cards = memo[1], self._memoCards(memo)
+            if header is None:
+                return cards.header()
+            # The header as read goes to the first caller, not copied: its
+            # cards are kept for the merge and for any later caller.
+            self._headerMemo = (srcName, None, cards)
+            return header
         hdr = fitsfile.read_header(srcName)
         if memo is not None:
-            self._headerMemo = (srcName, hdr.copy())
+            self._headerMemo = (srcName, None, CardList(hdr))
         return hdr
 
     def _fileCards(self, srcName):
@@ -359,8 +367,17 @@ class HeaderProcessor(FileProcessor):
         :meth:`process` call."""
         memo = self._headerMemo
         if memo is not None and memo[0] == srcName:
-            return CardList(memo[1])
+            return self._memoCards(memo)
         return CardList(self.getPrimaryHeader(srcName))
+
+    def _memoCards(self, memo):
+        """The cards of the header in ``memo`` (the current
+        :attr:`_headerMemo`), made once."""
+        cards = memo[2]
+        if cards is None:
+            cards = CardList(memo[1])
+            self._headerMemo = (memo[0], memo[1], cards)
+        return cards
 
     def _isProcessed(self, srcName):
         """Return True when ``srcName`` already has its new header.
@@ -549,14 +566,14 @@ class HeaderProcessor(FileProcessor):
         inside = self._headerMemo is not None
 
         def edit(current):
-            self._headerMemo = (srcName, current)
+            self._headerMemo = (srcName, current, None)
             return self._mergedAndSorted(srcName, cached()).header()
 
         try:
             result = fitsfile.update_header(srcName, edit, fsync=_fsync(self.opts))
         finally:
             # The file's header may have changed: it is read again if asked for.
-            self._headerMemo = ("", None) if inside else None
+            self._headerMemo = ("", None, None) if inside else None
         if result != "unchanged":
             # The cache now matches the file: only a later change of the
             # file (a later time) makes it stale.
@@ -618,7 +635,7 @@ class HeaderProcessor(FileProcessor):
             cache"`` (not applied), what the write did with ``--apply``, or
             None.
         """
-        self._headerMemo = ("", None)
+        self._headerMemo = ("", None, None)
         try:
             return self._process(srcName)
         finally:

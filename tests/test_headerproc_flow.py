@@ -354,3 +354,44 @@ def test_shapes_tell_keyword_lists_apart():
     header = Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0), ("A", 1)])
     assert CardList(header).shape() == shape_of(header.keys())
     assert CardList.from_lists(["X"], [Card("X", 1).image]).shape() == shape_of(("X",))
+
+
+class ManyReads(HeaderProcessor):
+    """Asks for the file's header three times and changes each copy."""
+
+    def _isProcessed(self, srcName):
+        hdr = self.getPrimaryHeader(srcName)
+        hdr["ISPROC"] = 1           # changes this caller's copy only
+        return False
+
+    def _getHeader(self, srcName):
+        first = self.getPrimaryHeader(srcName)
+        del first["NAXIS1"]
+        first["SEEN"] = (1, "first copy")
+        second = self.getPrimaryHeader(srcName)
+        self.seen.append((second.tostring(), second["SEED"], "SEEN" in second,
+                          "ISPROC" in second))
+        second["SQUARE"] = second["SEED"] ** 2
+        return second
+
+    def _createAuxiliaries(self, dataDesc):
+        self.seen = []
+
+
+def test_every_caller_of_get_primary_header_gets_the_files_header(tmp_path):
+    # the first caller under the lock gets the header as read, the others
+    # headers of their own: none sees another's changes, and the merge
+    # takes the data cards from the file
+    make_files(tmp_path, 3)
+    before = {p.name: fits.getheader(p) for p in tmp_path.glob("*.fits")}
+    proc = run(ManyReads, tmp_path, "--apply")
+    assert proc.summary.failed == 0 and len(proc.seen) == 3
+    for text, seed, seen, isproc in proc.seen:
+        assert not seen and not isproc
+        expected = before[f"f{seed}.fits"]
+        assert fits.Header.fromstring(text) == expected
+    for path in tmp_path.glob("*.fits"):
+        hdr = fits.getheader(path)
+        assert hdr["SQUARE"] == hdr["SEED"] ** 2 and "SEEN" not in hdr
+        assert hdr["NAXIS1"] == 6
+        fitsverify(path)

@@ -398,6 +398,26 @@ _TEXT = itemgetter(slice(8, None))
 _BLANK_TEXT = itemgetter(slice(8, 80))
 
 
+def _repeats(images, notes):
+    """Whether a text repeats among the commentary cards of ``images`` at
+    the positions ``notes``."""
+    # (most headers have one HISTORY and one COMMENT card at most: the
+    # cheap test first)
+    if len(notes) < 2:
+        return False
+    if len(notes) == 2:
+        return images[notes[0]][8:] == images[notes[1]][8:]
+    return len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes)
+
+
+def _emptiness(images, blanks):
+    """Which blank-keyword cards of ``images`` at the positions ``blanks``
+    are empty (a tuple of bool)."""
+    # (blank-keyword cards are mostly wholly blank: the cheap test first)
+    return tuple([images[pos].isspace() or _BLANK_TEXT(images[pos]).isspace()
+                  for pos in blanks]) if blanks else ()
+
+
 def _planned_order(cards):
     """(:func:`picker` of the order :func:`_order` gives without filters
     or sequence, sorted keywords, their :meth:`CardList.shape`), from a
@@ -414,14 +434,9 @@ def _planned_order(cards):
             if not present.isdisjoint(_NOTES) else (),
             {}))
     blanks, notes, orders = plan
-    if len(notes) > 1 and (
-            images[notes[0]][8:] == images[notes[1]][8:] if len(notes) == 2
-            else len(set(map(_TEXT, map(images.__getitem__, notes)))) < len(notes)):
+    if _repeats(images, notes):
         return None
-    # (most headers have one HISTORY and one COMMENT card at most, and
-    # their blank-keyword cards are wholly blank: the cheap tests first)
-    empty = tuple([images[pos].isspace() or _BLANK_TEXT(images[pos]).isspace()
-                   for pos in blanks]) if blanks else ()
+    empty = _emptiness(images, blanks)
     planned = orders.get(empty)
     if planned is None:
         pick = picker(_order(cards, None, None, None)[0])
@@ -471,9 +486,8 @@ class CardPick:
     def __init__(self, order, source_keys):
         self.order = tuple(order)
         self.pick = picker(self.order)
-        self.keys = self.pick(source_keys)
-        self.shape = shape_of(self.keys)
-        keys = self.keys
+        self.keys = keys = self.pick(source_keys)
+        self.shape = shape_of(keys)
         present = _SPECIAL.intersection(keys)
         self._blanks = [self.order[pos] for pos in _positions(keys, "")] \
             if "" in present else []
@@ -503,15 +517,10 @@ class CardPick:
         -------
         CardList
         """
-        notes = self._notes
-        if len(notes) > 1 and (
-                source[notes[0]][8:] == source[notes[1]][8:] if len(notes) == 2
-                else len(set(map(_TEXT, map(source.__getitem__, notes)))) < len(notes)):
+        if _repeats(source, self._notes):
             # a repeated commentary text: the general sort decides
             return sort_card_list(self.cards(source, checked))
-        blanks = self._blanks
-        empty = tuple([source[pos].isspace() or _BLANK_TEXT(source[pos]).isspace()
-                       for pos in blanks]) if blanks else ()
+        empty = _emptiness(source, self._blanks)
         found = self._sorted.get(empty)
         if found is None:
             found = self._compose(source, checked)

@@ -30,15 +30,17 @@ CPU is split into user and system time of this process (getrusage).
 
 The data parts are sparse (neither side reads them), so the files take
 little disk space.  Each row of each repetition gets freshly generated
-files in a new directory, and ``os.sync()`` runs after generating them,
-for every row alike, so that the kernel's writeback of the setup does not
-land in the timed part.  Nothing is deleted before the end of the run: on
-ext4 without a journal (this VM's disk) a new inode is not taken from
-those freed in the last minutes, and the allocator steps over them one by
-one, so creating a file right after thousands were deleted costs ~300 us
-of kernel time instead of ~30-70.  File creation still varies with what
-the rest of the machine writes, which is why the floor rows are measured
-in the same run.  "update_header alone" is fitsmill's locked
+files in a new directory, and ``os.sync()`` and a pause of 6 s (not with
+``--quick``) follow, for every row alike, so that the kernel's writeback
+of the setup does not land in the timed part.  Nothing is deleted before
+the end of the run: on ext4 without a journal (this VM's disk) the inode
+allocator steps over every inode freed in the last 5 seconds, or whose
+inode-table block has not been written back since, one by one, so
+creating a file right after thousands were deleted costs 150-650 us of
+kernel time instead of ~30-70; the sync and the pause end that window
+for deletions made before the row.  File creation still varies with what
+the rest of the machine writes and deletes, which is why the floor rows
+are measured in the same run.  "update_header alone" is fitsmill's locked
 in-place write of one more card per file (read, merge, undo record,
 pwrite) without computing or caching anything: the part of the flow that
 belongs to :mod:`fitsmill.fitsfile`.  The figures are medians over
@@ -214,6 +216,8 @@ def main():
                 os.makedirs(directory)
                 make_files(directory, args.files)
                 os.sync()
+                if not args.quick:
+                    time.sleep(6)
                 with contextlib.redirect_stdout(io.StringIO()):
                     timed = _timed(func, directory)
                 figures[label].append([t / args.files for t in timed])

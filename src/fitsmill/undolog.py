@@ -100,7 +100,7 @@ def _begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp):
                      _HOWS.get(how) or json.dumps(how).encode("ascii"),
                      b"null" if tmp is None else _json_text(tmp).encode("ascii"),
                      _json_bytes(old_bytes), len(new_bytes),
-                     hashlib.sha256(new_bytes).hexdigest().encode("ascii"),
+                     _digest(new_bytes).encode("ascii"),
                      st.st_size, st.st_ino, st.st_mtime_ns)
 
 

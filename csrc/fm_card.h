@@ -101,10 +101,10 @@ int fm_card_number(const char *card, const fm_card_fields *f, long long *ival,
                    double *re, double *im);
 
 /* The size of the primary header at the start of buf when it is plain
- * enough for the writers' byte-level path: the first card is SIMPLE, every
- * byte up to and including the END card is printable ASCII, and the
- * padding after END to the end of its 2880-byte block is ASCII without
- * NUL.  Returns that size (whole blocks) with *ncards the number of cards
+ * enough for the writers' byte-level path: the first card is SIMPLE with
+ * its value indicator ("=" in column 9), every byte up to and including
+ * the END card is printable ASCII, and the padding after END to the end
+ * of its 2880-byte block is ASCII without NUL.  Returns that size (whole blocks) with *ncards the number of cards
  * before END, or 0 (no END within len bytes, or any check fails: the
  * general reader then decides and reports). */
 size_t fm_plain_primary(const char *buf, size_t len, size_t *ncards);

@@ -405,29 +405,6 @@ fm_f32_group(const unsigned char *p, size_t stride, int n, int masked,
     }
 }
 
-/* Columns [x0, x1) of one pass of n (1 or 4) rows, pixel by pixel: the
- * last columns of a row, fewer than eight. */
-static void f32_columns(const unsigned char *p0, size_t stride, int n,
-                        long long x0, long long x1, double *restrict acc,
-                        uint32_t *restrict cnt, int add)
-{
-    for (long long x = x0; x < x1; x++) {
-        double v[4];
-        uint32_t bad = 0;
-        for (int k = 0; k < n; k++) {
-            union { uint32_t bits; float value; } u;
-            u.bits = ld_u32(p0 + (size_t)k * stride + 4 * x);
-            uint32_t nan = u.value != u.value;
-            u.bits &= nan - 1;
-            v[k] = (double)u.value;
-            bad += nan;
-        }
-        double sum = n == 4 ? (v[0] + v[1]) + (v[2] + v[3]) : v[0];
-        acc[x] = add ? acc[x] + sum : sum;
-        cnt[x] = add ? cnt[x] + bad : bad;
-    }
-}
-
 FM_AVX2 __attribute__((always_inline)) static inline void
 fm_f32_pass(const unsigned char *p0, size_t stride, int n, long long width,
             double *restrict acc, uint32_t *restrict cnt, int add)
@@ -462,7 +439,10 @@ fm_f32_pass(const unsigned char *p0, size_t stride, int n, long long width,
         _mm256_storeu_pd(acc + x, lo);
         _mm256_storeu_pd(acc + x + 4, hi);
     }
-    f32_columns(p0, stride, n, x, width, acc, cnt, add);
+    /* the last columns of a row, fewer than eight: the generic loop takes
+     * its n rows as one pass, in the same order */
+    if (x < width)
+        cnt_f32_f64(p0 + 4 * x, stride, n, width - x, acc + x, cnt + x, 0, !add);
 }
 
 /* Rows in passes of four, the rows beyond a multiple of four first and

@@ -232,15 +232,12 @@ def _scan(stream, path, file_size):
     """Yield HDUInfo for every HDU of an open, seekable binary file."""
     offset = 0
     index = 0
-    plain = None
     if isinstance(stream, _FILE_TYPES):
         stream.seek(0)   # (a buffered writer writes out what it holds)
-        plain = _plain_primary(stream.fileno())
-    if plain is not None:
-        # the usual primary header: one pread and a C check
-        info = _hdu_info(0, plain[0], 0, path, file_size)
-        yield info
-        offset, index = info.end_offset, 1
+        info = _plain_primary_info(stream.fileno(), path, file_size)
+        if info is not None:
+            yield info
+            offset, index = info.end_offset, 1
     while True:
         stream.seek(offset)
         if index == 0:
@@ -677,13 +674,18 @@ def _plain_primary(fd):
     return plain_primary(os.pread(fd, 4 * BLOCK_SIZE, 0))
 
 
+def _plain_primary_info(fd, path, size):
+    """The HDUInfo of the file's primary header when :func:`_plain_primary`
+    finds it (the usual case: one pread and a C check), else None."""
+    plain = _plain_primary(fd)
+    return None if plain is None else _hdu_info(0, plain[0], 0, path, size)
+
+
 def _locate(fd, path, size, ext):
     if ext == 0:
-        plain = _plain_primary(fd)
-        if plain is not None:
-            return _hdu_info(0, plain[0], 0, path, size)
         # Longer headers and errors: the general reader, from the start.
-        return _primary(_pread_from(fd, 0), path, size)
+        return _plain_primary_info(fd, path, size) or \
+            _primary(_pread_from(fd, 0), path, size)
     stream = io.FileIO(fd, "rb", closefd=False)
     for info in _scan(stream, path, size):
         if _matches(info, ext):

@@ -180,9 +180,7 @@ class UndoLog:
             Override the log's own fsync setting for this record.
         """
         # (begin_many's work for one write, without its lists)
-        with self._lock:
-            self._seq += 1
-            seq = self._seq
+        seq = self._take_seqs(1)
         self._append(_begin_line(seq, path, offset, old_bytes, new_bytes, st, how, tmp),
                      self.fsync if fsync is None else fsync)
         return seq
@@ -199,13 +197,19 @@ class UndoLog:
         fsync : bool, optional
             Override the log's own fsync setting.
         """
-        with self._lock:
-            first = self._seq + 1
-            self._seq += len(writes)
+        first = self._take_seqs(len(writes))
         self._append(b"".join([_begin_line(seq, *write)
                               for seq, write in enumerate(writes, first)]),
                      sync=self.fsync if fsync is None else fsync)
         return list(range(first, first + len(writes)))
+
+    def _take_seqs(self, count):
+        """Reserve ``count`` sequence numbers (threads may log at once);
+        return the first."""
+        with self._lock:
+            first = self._seq + 1
+            self._seq += count
+        return first
 
     @property
     def writes(self):

@@ -22,9 +22,10 @@ import zlib
 
 import numpy as np
 
-from fitsmill import _rows
+from fitsmill import _rows, fitsfile
 from fitsmill._inflate import GzipStream
 from fitsmill.errors import FitsFormatError
+from fitsmill.header import Header
 
 __all__ = ["iter_scaled_rows", "scaled_image", "iterScaledRows"]
 
@@ -189,7 +190,6 @@ def _has_image(info):
 def _pick_hdu(stream, path, ext):
     """The HDUInfo to read from a seekable file: ``ext`` by index or
     EXTNAME, or the first HDU with image data."""
-    from fitsmill import fitsfile
     if ext is not None:
         try:
             return fitsfile.find_hdu(stream, ext)
@@ -251,8 +251,6 @@ class _Source:
 
     def _open_stream(self, stream, ext):
         """Walk the headers of a sequential stream up to the wanted HDU."""
-        from fitsmill import fitsfile
-        from fitsmill.header import Header
         index = 0
         pos = 0
         limit = _stream_limit(stream)
@@ -434,7 +432,7 @@ def _stream_match(info, ext):
 
 def _mappable(stream):
     """True for a real, seekable file with a descriptor we can map."""
-    if not isinstance(stream, (io.FileIO, io.BufferedReader, io.BufferedRandom)):
+    if not isinstance(stream, fitsfile._FILE_TYPES):
         return False
     try:
         return stream.seekable()
